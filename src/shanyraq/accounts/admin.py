@@ -1,0 +1,49 @@
+"""Platform administration of people, roles and tokens."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from .models import ApiToken, LoginAttempt, Membership, User
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "iin", "last_name", "first_name", "is_auditor", "is_superuser")
+    search_fields = ("username", "iin", "last_name", "first_name", "email")
+    list_filter = ("is_auditor", "is_superuser", "is_active")
+    inlines = [MembershipInline]
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,  # type: ignore[misc]
+        (_("Shanyraq"), {"fields": ("iin", "middle_name", "preferred_language", "is_auditor")}),
+    )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def, override]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    list_display = ("prefix", "user", "name", "created_at", "expires_at", "revoked_at")
+    exclude = ("key_hash",)
+
+
+@admin.register(LoginAttempt)
+class LoginAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "identifier", "address", "succeeded")
+    list_filter = ("succeeded",)

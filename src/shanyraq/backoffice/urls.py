@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+app_name = "backoffice"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("services/", views.service_list, name="service_list"),
+    path("services/new/", views.service_new, name="service_new"),
+    path("services/<slug:code>/", views.service_detail, name="service_detail"),
+    path("services/<slug:code>/draft/", views.version_draft, name="version_draft"),
+    path("services/<slug:code>/versions/<int:number>/", views.version_edit, name="version_edit"),
+    path(
+        "services/<slug:code>/versions/<int:number>/publish/",
+        views.version_publish,
+        name="version_publish",
+    ),
+    path("audit/", views.audit, name="audit"),
+]

@@ -1,0 +1,1 @@
+"""Settings modules: ``base`` (shared), ``demo`` (local SQLite), ``test`` and ``production``."""

@@ -1,0 +1,9 @@
+"""WSGI entry point for the production server."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shanyraq.config.settings.production")
+
+application = get_wsgi_application()

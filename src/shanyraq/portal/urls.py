@@ -1,0 +1,22 @@
+from django.urls import path
+
+from . import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("services/", views.service_list, name="service_list"),
+    path("services/<slug:code>/", views.service_detail, name="service_detail"),
+    path("search/", views.search, name="search"),
+    path("agencies/", views.agency_list, name="agency_list"),
+    path("agencies/<slug:code>/", views.agency_detail, name="agency_detail"),
+    path("life-events/", views.life_event_list, name="life_event_list"),
+    path("metrics/", views.metrics, name="metrics"),
+    path("login/", views.citizen_login, name="login"),
+    path("staff/login/", views.staff_login, name="staff_login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("account/", views.account, name="account"),
+    path("accessibility/", views.accessibility, name="accessibility"),
+    path("healthz", views.healthz, name="healthz"),
+]

@@ -1,0 +1,264 @@
+"""Citizen portal pages: the service catalog, sign-in and the personal account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from shanyraq.accounts import selectors as account_selectors
+from shanyraq.accounts import services as account_services
+from shanyraq.catalog import selectors as catalog
+from shanyraq.core.errors import DomainError, NotFound
+
+from .forms import CatalogFilterForm, CitizenLoginForm, StaffLoginForm
+
+PAGE_SIZE = 20
+
+
+def _filter_form(request: HttpRequest) -> CatalogFilterForm:
+    return CatalogFilterForm(
+        request.GET or None,
+        categories=[(c.code, str(c.name)) for c, _n in catalog.categories_list()],
+        life_events=[(e.code, str(e.name)) for e, _n in catalog.life_events_with_counts()],
+        agencies=[(a.code, str(a.short_name)) for a in catalog.agencies_with_counts()],
+    )
+
+
+def _error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    return render(
+        request, "portal/error.html", {"status": status, "message": message}, status=status
+    )
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "life_events": catalog.life_events_with_counts(),
+            "categories": catalog.categories_list(),
+            "metrics": catalog.catalog_metrics().overall,
+        },
+    )
+
+
+def _service_results(request: HttpRequest, template: str) -> HttpResponse:
+    form = _filter_form(request)
+    if request.GET and not form.is_valid():
+        return render(request, template, {"form": form, "page": None}, status=400)
+    data = form.cleaned_data if request.GET else {}
+    versions = catalog.published_versions(
+        agency=data.get("agency") or None,
+        category=data.get("category") or None,
+        life_event=data.get("life_event") or None,
+        q=data.get("q") or None,
+    )
+    paginator = Paginator(versions, PAGE_SIZE)
+    page = paginator.get_page(data.get("page") or 1)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        template,
+        {"form": form, "page": page, "query": query.urlencode(), "q": data.get("q") or ""},
+    )
+
+
+@require_GET
+def service_list(request: HttpRequest) -> HttpResponse:
+    return _service_results(request, "portal/service_list.html")
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    return _service_results(request, "portal/search.html")
+
+
+@require_GET
+def service_detail(request: HttpRequest, code: str) -> HttpResponse:
+    try:
+        version = catalog.service_passport(code)
+    except NotFound:
+        return _error_page(request, 404, _("There is no such service in the catalog."))
+    return render(request, "portal/service_detail.html", {"version": version})
+
+
+@require_GET
+def agency_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/agency_list.html", {"agencies": catalog.agencies_with_counts()})
+
+
+@require_GET
+def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
+    try:
+        agency = catalog.agency_get(code)
+    except NotFound:
+        return _error_page(request, 404, _("There is no such agency."))
+    versions = catalog.published_versions(agency=agency.code)
+    return render(request, "portal/agency_detail.html", {"agency": agency, "versions": versions})
+
+
+@require_GET
+def life_event_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "portal/life_event_list.html", {"life_events": catalog.life_events_with_counts()}
+    )
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/metrics.html", {"metrics": catalog.catalog_metrics()})
+
+
+@require_GET
+def accessibility(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/accessibility.html")
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def _client_address(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def _sign_in(
+    request: HttpRequest, form: Any, identifier: str, credentials: dict[str, str], fallback: str
+) -> HttpResponse | None:
+    """Shared sign-in steps: lockout check, authentication, bookkeeping. None means failed."""
+    address = _client_address(request)
+    try:
+        account_services.login_attempt_check(identifier=identifier, address=address)
+    except DomainError as exc:
+        form.add_error(None, str(exc.message))
+        return None
+    user = authenticate(request, **credentials)
+    account_services.login_attempt_record(
+        identifier=identifier, address=address, succeeded=user is not None
+    )
+    if user is None:
+        return None
+    login(request, user)
+    return HttpResponseRedirect(_safe_next(request, fallback))
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def citizen_login(request: HttpRequest) -> HttpResponse:
+    form = CitizenLoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            iin = form.cleaned_data["iin"]
+            response = _sign_in(
+                request,
+                form,
+                identifier=f"iin:{iin}",
+                credentials={"iin": iin, "password": form.cleaned_data["password"]},
+                fallback=reverse("portal:account"),
+            )
+            if response is not None:
+                return response
+            if not form.non_field_errors():
+                form.add_error(None, _("The IIN or the password is not correct."))
+            status = 401
+    return render(
+        request, "portal/login.html", {"form": form, "next": _safe_next(request, "")}, status=status
+    )
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def staff_login(request: HttpRequest) -> HttpResponse:
+    form = StaffLoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            username = form.cleaned_data["username"]
+            response = _sign_in(
+                request,
+                form,
+                identifier=f"user:{username}",
+                credentials={
+                    "username": username,
+                    "password": form.cleaned_data["password"],
+                    "totp": form.cleaned_data["totp"],
+                },
+                fallback=reverse("backoffice:dashboard"),
+            )
+            if response is not None:
+                return response
+            if not form.non_field_errors():
+                form.add_error(
+                    None, _("The username, the password or the security code is not correct.")
+                )
+            status = 401
+    return render(
+        request,
+        "portal/staff_login.html",
+        {"form": form, "next": _safe_next(request, "")},
+        status=status,
+    )
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("portal:home")
+
+
+@never_cache
+@login_required
+@require_GET
+def account(request: HttpRequest) -> HttpResponse:
+    if account_selectors.is_staff_member(request.user):
+        return redirect("backoffice:dashboard")
+    return render(request, "portal/account.html")
+
+
+def admin_login_redirect(request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    """The admin site has no sign-in of its own: staff sign in with their second factor."""
+    return redirect(f"{reverse('portal:staff_login')}?next={request.get_full_path()}")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_page(request, 400, _("The request could not be understood."))
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_page(request, 403, _("You do not have permission to see this page."))
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_page(request, 404, _("This page does not exist."))
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _error_page(request, 500, _("Something went wrong on our side. Try again later."))
