@@ -96,7 +96,7 @@ def _clean(content: ServiceContent) -> dict[str, Any]:
         raw = getattr(content, name)
         try:
             text = TranslatedText.from_value(raw)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, ValidationError):
             raise _invalid(name, _("Fill in this field in Kazakh, Russian and English.")) from None
         if any(len(text.get(lang)) > MAX_TEXT for lang in LANGUAGES):
             raise _invalid(name, _("This text is too long."))
@@ -107,7 +107,7 @@ def _clean(content: ServiceContent) -> dict[str, Any]:
     for doc in content.required_documents:
         try:
             documents.append(TranslatedText.from_value(doc).to_dict())
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, ValidationError):
             raise _invalid(
                 "required_documents",
                 _("Give every required document in Kazakh, Russian and English."),
@@ -158,9 +158,9 @@ def _search_text(service: Service, values: dict[str, Any]) -> str:
         parts.extend(doc.values())
     agency = service.agency
     for text in (agency.name, agency.short_name, values["category"].name):
-        parts.extend(text.to_dict().values())
+        parts.extend(TranslatedText.from_value(text, partial=True).to_dict().values())
     for event in values["life_events"]:
-        parts.extend(event.name.to_dict().values())
+        parts.extend(TranslatedText.from_value(event.name, partial=True).to_dict().values())
     return normalise_search(" ".join(parts))
 
 

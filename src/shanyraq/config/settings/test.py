@@ -18,3 +18,5 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(tempfile.gettempdir()) / "shanyraq-test-media"
 SHANYRAQ_DEMO = False
+STATIC_ROOT = Path(tempfile.gettempdir()) / "shanyraq-test-static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

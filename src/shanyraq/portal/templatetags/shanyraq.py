@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 
+from shanyraq.core.errors import DomainError
 from shanyraq.core.text import TranslatedText
 
 register = template.Library()
@@ -19,7 +20,7 @@ def tr(value: Any) -> str:
     if isinstance(value, dict):
         try:
             return TranslatedText.from_value(value, partial=True).get()
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, DomainError):
             return ""
     return "" if value is None else str(value)
 
