@@ -9,13 +9,13 @@ from django.utils.translation import gettext_lazy as _
 from .models import ApiToken, LoginAttempt, Membership, User
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Membership
     extra = 0
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
     list_display = ("username", "iin", "last_name", "first_name", "is_auditor", "is_superuser")
     search_fields = ("username", "iin", "last_name", "first_name", "email")
     list_filter = ("is_auditor", "is_superuser", "is_active")
@@ -26,8 +26,8 @@ class UserAdmin(BaseUserAdmin):
     )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def, override]
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]

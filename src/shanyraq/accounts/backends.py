@@ -22,7 +22,7 @@ def verify_totp(user: User, code: str | None) -> bool:
 
 
 class ShanyraqBackend(ModelBackend):
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self,
         request: HttpRequest | None,
         username: str | None = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -49,8 +49,6 @@ class User(AbstractUser):
         default=False,
         help_text=_("May read every agency's catalog history; may change nothing."),
     )
-
-    objects = UserManager()
 
     class Meta:
         verbose_name = _("user")
@@ -132,3 +130,7 @@ class LoginAttempt(models.Model):
         verbose_name = _("sign-in attempt")
         verbose_name_plural = _("sign-in attempts")
         indexes = [models.Index(fields=["identifier", "created_at"])]
+
+    def __str__(self) -> str:
+        outcome = "ok" if self.succeeded else "failed"
+        return f"{self.identifier} {outcome} {self.created_at:%Y-%m-%d %H:%M}"

@@ -34,9 +34,7 @@ def memberships_of(user: AnyUser) -> list[Membership]:
 
 def agency_ids_for(user: AnyUser, roles: Iterable[str] | None = None) -> set[int]:
     wanted = set(roles) if roles is not None else None
-    return {
-        m.agency_id for m in memberships_of(user) if wanted is None or m.role in wanted
-    }
+    return {m.agency_id for m in memberships_of(user) if wanted is None or m.role in wanted}
 
 
 def is_official(user: AnyUser) -> bool:

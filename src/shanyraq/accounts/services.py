@@ -111,9 +111,7 @@ def token_authenticate(secret: str) -> User | None:
 
 
 def token_revoke(*, token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 def totp_enrol(*, user: User, secret: str | None = None) -> str:

@@ -35,8 +35,6 @@ def problem(
     return response
 
 
-
-
 def status_title(status: int) -> str:
     titles = {
         400: _("Bad request"),

@@ -97,9 +97,9 @@ def _attach_error(form: Any, exc: DomainError) -> None:
     if exc.field == "form":
         field = "form_definition"
     message = str(exc.message)
-    problems = (exc.details or {}).get("problems")
-    if problems:
-        message = f"{message} " + "; ".join(problems[:10])
+    problems = exc.details.get("problems")
+    if isinstance(problems, list) and problems:
+        message = f"{message} " + "; ".join(str(p) for p in problems[:10])
     form.add_error(field, message)
 
 
@@ -169,7 +169,10 @@ def service_new(request: HttpRequest) -> HttpResponse:
             agency = Agency.objects.get(code=head.cleaned_data["agency"])
             try:
                 version = catalog_services.service_create(
-                    actor=user, agency=agency, code=head.cleaned_data["code"], content=_content(form)
+                    actor=user,
+                    agency=agency,
+                    code=head.cleaned_data["code"],
+                    content=_content(form),
                 )
             except DomainError as exc:
                 _attach_error(head if exc.field == "code" else form, exc)
@@ -204,9 +207,7 @@ def version_edit(request: HttpRequest, code: str, number: int) -> HttpResponse:
     can_edit = account_selectors.can_manage_agency(request.user, service.agency_id)
     if request.method == "POST" and not can_edit:
         raise PermissionDenied
-    initial = ServiceVersionForm.initial_from(
-        catalog_services.ServiceContent.from_version(version)
-    )
+    initial = ServiceVersionForm.initial_from(catalog_services.ServiceContent.from_version(version))
     form = ServiceVersionForm(request.POST or None, initial=initial, **_choices())
     status = 200
     if request.method == "POST":

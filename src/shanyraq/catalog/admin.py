@@ -11,23 +11,23 @@ from .models import Agency, Category, LifeEvent, Service, ServiceVersion
 
 
 @admin.register(Agency)
-class AgencyAdmin(admin.ModelAdmin):
+class AgencyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("code", "kind", "short_name", "region")
     search_fields = ("code",)
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("code", "name", "position")
 
 
 @admin.register(LifeEvent)
-class LifeEventAdmin(admin.ModelAdmin):
+class LifeEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("code", "name", "position")
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def, override]
+class ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]

@@ -28,8 +28,10 @@ class Text(Schema):
     en: str
 
 
-def _text(value: TranslatedText) -> dict[str, str]:
-    return value.to_dict()
+def _text(value: TranslatedText | dict[str, str] | None) -> dict[str, str]:
+    if value is None:
+        return {"kk": "", "ru": "", "en": ""}
+    return TranslatedText.from_value(value, partial=True).to_dict()
 
 
 class AgencyOut(Schema):

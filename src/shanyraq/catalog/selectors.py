@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -21,11 +22,11 @@ __all__ = [
     "categories_list",
     "life_events_with_counts",
     "published_versions",
+    "recent_publications",
     "service_get",
     "service_passport",
     "service_versions",
     "services_of_agencies",
-    "recent_publications",
 ]
 
 MAX_QUERY_TERMS = 8
@@ -192,7 +193,7 @@ def catalog_metrics() -> CatalogMetrics:
     by_agency = {row["service__agency_id"]: row for row in rows}
     per_agency: list[AgencyMetrics] = []
     for pk, agency in sorted(agencies.items(), key=lambda item: item[1].code):
-        row = by_agency.get(pk, {})
+        row: dict[str, Any] = dict(by_agency.get(pk, {}))
         per_agency.append(
             AgencyMetrics(
                 code=agency.code,

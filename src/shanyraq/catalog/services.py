@@ -235,9 +235,11 @@ def service_version_draft(*, actor: User, service: Service) -> ServiceVersion:
 def service_version_update(
     *, actor: User, version: ServiceVersion, content: ServiceContent
 ) -> ServiceVersion:
-    version = ServiceVersion.objects.select_for_update().select_related(
-        "service__agency"
-    ).get(pk=version.pk)
+    version = (
+        ServiceVersion.objects.select_for_update()
+        .select_related("service__agency")
+        .get(pk=version.pk)
+    )
     _require_admin(actor, version.service.agency)
     if version.status != VersionStatus.DRAFT:
         raise Conflict(
@@ -251,16 +253,16 @@ def service_version_update(
 @transaction.atomic
 def service_version_publish(*, actor: User | None, version: ServiceVersion) -> ServiceVersion:
     """Publish a draft: it becomes the version citizens see, and can no longer change."""
-    version = ServiceVersion.objects.select_for_update().select_related(
-        "service__agency"
-    ).get(pk=version.pk)
+    version = (
+        ServiceVersion.objects.select_for_update()
+        .select_related("service__agency")
+        .get(pk=version.pk)
+    )
     service = Service.objects.select_for_update().get(pk=version.service_id)
     if actor is not None:
         _require_admin(actor, version.service.agency)
     if version.status != VersionStatus.DRAFT:
-        raise Conflict(
-            code="version_published", message=_("This version is already published.")
-        )
+        raise Conflict(code="version_published", message=_("This version is already published."))
     version.status = VersionStatus.PUBLISHED
     version.published_by = actor
     version.published_at = timezone.now()

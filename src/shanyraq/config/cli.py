@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         _serve(f"127.0.0.1:{port}", workers=2, threads=4)
     elif command == "serve":
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", PRODUCTION_SETTINGS)
-        bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")  # noqa: S104
+        bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
         workers = int(os.environ.get("WEB_CONCURRENCY", str((os.cpu_count() or 1) * 2 + 1)))
         _serve(bind, workers=workers, threads=int(os.environ.get("WEB_THREADS", "1")))
     elif command == "manage":

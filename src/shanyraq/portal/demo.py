@@ -19,7 +19,7 @@ from shanyraq.catalog import services as catalog_services
 from shanyraq.catalog.models import Agency
 from shanyraq.core.national_id import make_iin
 
-DEMO_PASSWORD = "shanyraq-demo-2026"  # noqa: S105 - demo installations only
+DEMO_PASSWORD = "shanyraq-demo-2026"
 
 
 @dataclass(frozen=True)

@@ -79,9 +79,7 @@ class StaffLoginForm(forms.Form):
         help_text=_("The 6-digit code from your authenticator app."),
         max_length=6,
         min_length=6,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}
-        ),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
         error_messages={
             "required": _("Enter the security code."),
             "min_length": _("The security code has 6 digits."),

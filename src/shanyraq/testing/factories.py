@@ -14,7 +14,7 @@ from shanyraq.catalog import services as catalog_services
 from shanyraq.catalog.models import Agency, Category, LifeEvent, ServiceVersion
 from shanyraq.core.national_id import make_iin
 
-PASSWORD = "correct-horse-battery-staple"  # noqa: S105
+PASSWORD = "correct-horse-battery-staple"
 
 _serials = itertools.count(100)
 
@@ -78,7 +78,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def _save(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
+    def _save(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
             obj.save()
 

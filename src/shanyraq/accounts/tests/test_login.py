@@ -37,9 +37,7 @@ def test_wrong_password_is_refused_in_the_users_language(citizen):
     ],
 )
 def test_malformed_iin_gets_a_clear_message(db, iin, message):
-    response = Client().post(
-        "/login/", {"iin": iin, "password": "x"}, HTTP_ACCEPT_LANGUAGE="en"
-    )
+    response = Client().post("/login/", {"iin": iin, "password": "x"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert message in response.content.decode()
     assert LoginAttempt.objects.count() == 0
@@ -105,9 +103,12 @@ def test_address_is_rate_limited(db, settings):
     client.post("/login/", {"iin": b.iin, "password": "bad"})
     response = client.post("/login/", {"iin": c.iin, "password": factories.PASSWORD})
     assert response.status_code == 401
-    assert Client(REMOTE_ADDR="10.0.0.8").post(
-        "/login/", {"iin": c.iin, "password": factories.PASSWORD}
-    ).status_code == 302
+    assert (
+        Client(REMOTE_ADDR="10.0.0.8")
+        .post("/login/", {"iin": c.iin, "password": factories.PASSWORD})
+        .status_code
+        == 302
+    )
 
 
 def test_next_must_stay_on_this_site(citizen):

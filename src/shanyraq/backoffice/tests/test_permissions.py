@@ -34,28 +34,58 @@ def people(citizen, clerk, agency_admin, other_admin, auditor, platform_admin):
 # Expected status per person for each GET page; 302 means "sent to the staff sign-in".
 READ_MATRIX = {
     "/backoffice/": {
-        "anonymous": 302, "citizen": 403, "clerk": 200, "agency_admin": 200,
-        "other_admin": 200, "auditor": 200, "platform_admin": 200,
+        "anonymous": 302,
+        "citizen": 403,
+        "clerk": 200,
+        "agency_admin": 200,
+        "other_admin": 200,
+        "auditor": 200,
+        "platform_admin": 200,
     },
     "/backoffice/services/": {
-        "anonymous": 302, "citizen": 403, "clerk": 200, "agency_admin": 200,
-        "other_admin": 200, "auditor": 200, "platform_admin": 200,
+        "anonymous": 302,
+        "citizen": 403,
+        "clerk": 200,
+        "agency_admin": 200,
+        "other_admin": 200,
+        "auditor": 200,
+        "platform_admin": 200,
     },
     "/backoffice/services/apostille/": {
-        "anonymous": 302, "citizen": 403, "clerk": 200, "agency_admin": 200,
-        "other_admin": 403, "auditor": 200, "platform_admin": 200,
+        "anonymous": 302,
+        "citizen": 403,
+        "clerk": 200,
+        "agency_admin": 200,
+        "other_admin": 403,
+        "auditor": 200,
+        "platform_admin": 200,
     },
     "/backoffice/services/apostille/versions/1/": {
-        "anonymous": 302, "citizen": 403, "clerk": 200, "agency_admin": 200,
-        "other_admin": 403, "auditor": 200, "platform_admin": 200,
+        "anonymous": 302,
+        "citizen": 403,
+        "clerk": 200,
+        "agency_admin": 200,
+        "other_admin": 403,
+        "auditor": 200,
+        "platform_admin": 200,
     },
     "/backoffice/services/new/": {
-        "anonymous": 302, "citizen": 403, "clerk": 403, "agency_admin": 200,
-        "other_admin": 200, "auditor": 403, "platform_admin": 403,
+        "anonymous": 302,
+        "citizen": 403,
+        "clerk": 403,
+        "agency_admin": 200,
+        "other_admin": 200,
+        "auditor": 403,
+        "platform_admin": 403,
     },
     "/backoffice/audit/": {
-        "anonymous": 302, "citizen": 403, "clerk": 403, "agency_admin": 403,
-        "other_admin": 403, "auditor": 200, "platform_admin": 200,
+        "anonymous": 302,
+        "citizen": 403,
+        "clerk": 403,
+        "agency_admin": 403,
+        "other_admin": 403,
+        "auditor": 200,
+        "platform_admin": 200,
     },
 }
 
@@ -78,7 +108,9 @@ def test_service_list_shows_only_own_agency(people, service, other_agency):
     assert "/backoffice/services/clinic/" in page
 
 
-@pytest.mark.parametrize("who", ["anonymous", "citizen", "clerk", "other_admin", "auditor", "platform_admin"])
+@pytest.mark.parametrize(
+    "who", ["anonymous", "citizen", "clerk", "other_admin", "auditor", "platform_admin"]
+)
 def test_only_the_agency_admin_can_open_a_draft(people, service, who):
     response = client_for(people[who]).post("/backoffice/services/apostille/draft/")
     assert response.status_code in {302, 403}
@@ -152,10 +184,16 @@ def test_agency_admin_creates_a_service_for_own_agency_only(people, agency, othe
         "fee_kzt": "0",
         "deadline_days": "5",
         "fully_online": "on",
-        **{f"{f}_{lang}": f"{f} {lang}" for f in ("name", "description", "who_may_apply", "result", "legal_basis") for lang in ("kk", "ru", "en")},
+        **{
+            f"{f}_{lang}": f"{f} {lang}"
+            for f in ("name", "description", "who_may_apply", "result", "legal_basis")
+            for lang in ("kk", "ru", "en")
+        },
     }
     client = client_for(people["agency_admin"])
-    response = client.post("/backoffice/services/new/", {**base, "agency": agency.code, "code": "new-one"})
+    response = client.post(
+        "/backoffice/services/new/", {**base, "agency": agency.code, "code": "new-one"}
+    )
     assert response.status_code == 302
     created = Service.objects.get(code="new-one")
     assert created.agency == agency

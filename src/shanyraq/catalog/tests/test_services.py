@@ -198,7 +198,8 @@ def test_import_is_idempotent(db):
 
 def test_search_text_holds_all_three_languages_folded(agency):
     version = factories.published_service(
-        agency=agency, name={"kk": "Баланың ТУУЫН тіркеу", "ru": "Регистрация РОЖДЕНИЯ", "en": "Birth"}
+        agency=agency,
+        name={"kk": "Баланың ТУУЫН тіркеу", "ru": "Регистрация РОЖДЕНИЯ", "en": "Birth"},
     )
     assert "тууын" in version.search_text
     assert "рождения" in version.search_text

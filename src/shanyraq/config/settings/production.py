@@ -10,7 +10,9 @@ from .base import env
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if len(SECRET_KEY) < 50:
-    raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters.")
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a random value of at least 50 characters."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names this site answers to.")

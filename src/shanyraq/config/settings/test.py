@@ -8,7 +8,7 @@ from pathlib import Path
 from .base import *  # noqa: F403
 from .base import STORAGES
 
-SECRET_KEY = "test-only-key-not-used-anywhere-else-0123456789abcdef"  # noqa: S105
+SECRET_KEY = "test-only-key-not-used-anywhere-else-0123456789abcdef"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

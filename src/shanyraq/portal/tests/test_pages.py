@@ -19,7 +19,11 @@ def published(agency):
         code="birth-registration",
         category="family",
         life_events=["birth-of-child"],
-        name={"kk": "Баланың тууын тіркеу", "ru": "Регистрация рождения", "en": "Birth registration"},
+        name={
+            "kk": "Баланың тууын тіркеу",
+            "ru": "Регистрация рождения",
+            "en": "Birth registration",
+        },
         fee_kzt="1150",
         deadline_days=3,
         fully_online=True,
@@ -28,9 +32,19 @@ def published(agency):
     )
 
 
-PAGES = ["/", "/services/", "/search/?q=birth", "/agencies/", "/agencies/justice/",
-         "/life-events/", "/metrics/", "/services/birth-registration/", "/login/",
-         "/staff/login/", "/accessibility/"]
+PAGES = [
+    "/",
+    "/services/",
+    "/search/?q=birth",
+    "/agencies/",
+    "/agencies/justice/",
+    "/life-events/",
+    "/metrics/",
+    "/services/birth-registration/",
+    "/login/",
+    "/staff/login/",
+    "/accessibility/",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -49,9 +63,18 @@ def test_passport_shows_every_field(published):
     client = Client()
     client.cookies["shanyraq_language"] = "en"
     html = client.get("/services/birth-registration/").content.decode()
-    for expected in ["Birth registration", "Agency justice eng", "Who eng", "Result eng",
-                     "Law eng", "Medical certificate", "1,150.00 ₸", "3 working days",
-                     "Fully online", "E-signature required"]:
+    for expected in [
+        "Birth registration",
+        "Agency justice eng",
+        "Who eng",
+        "Result eng",
+        "Law eng",
+        "Medical certificate",
+        "1,150.00 ₸",
+        "3 working days",
+        "Fully online",
+        "E-signature required",
+    ]:
         assert expected in html, expected
 
 

@@ -43,8 +43,8 @@ class Command(BaseCommand):
             ):
                 self.stdout.write(f"{token.prefix}\t{token.name}\t{token.created_at:%Y-%m-%d}")
         else:
-            token = ApiToken.objects.filter(prefix=options["prefix"]).first()
-            if token is None:
+            found = ApiToken.objects.filter(prefix=options["prefix"]).first()
+            if found is None:
                 raise CommandError("No token with that prefix.", returncode=1)
-            services.token_revoke(token=token)
+            services.token_revoke(token=found)
             self.stdout.write("Revoked.")

@@ -11,7 +11,6 @@ from django.core.management.base import BaseCommand, CommandParser
 from shanyraq.api.api import api
 
 
-
 def render() -> str:
     schema = api.get_openapi_schema(path_prefix="/api/v1")
     return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
