@@ -57,14 +57,16 @@ class ServiceVersionForm(forms.Form):
         for name, label in TEXT_FIELDS.items():
             for lang in LANGUAGES:
                 self.fields[f"{name}_{lang}"] = forms.CharField(
-                    label=f"{label} ({LANGUAGE_LABELS[lang]})",
+                    label=_("%(field)s (%(language)s)")
+                    % {"field": label, "language": LANGUAGE_LABELS[lang]},
                     max_length=5000,
                     widget=forms.Textarea if name != "name" else forms.TextInput,
                     error_messages={"required": _("Fill in this field.")},
                 )
         for lang in LANGUAGES:
             self.fields[f"documents_{lang}"] = forms.CharField(
-                label=f"{_('Required documents, one per line')} ({LANGUAGE_LABELS[lang]})",
+                label=_("Required documents, one per line (%(language)s)")
+                % {"language": LANGUAGE_LABELS[lang]},
                 required=False,
                 max_length=20_000,
                 widget=forms.Textarea,

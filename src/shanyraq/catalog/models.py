@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shanyraq.core.text import TranslatedTextField
 
@@ -26,7 +27,7 @@ code_validator = RegexValidator(
 class AgencyKind(models.TextChoices):
     MINISTRY = "ministry", _("Ministry")
     COMMITTEE = "committee", _("Committee")
-    AGENCY = "agency", _("Agency")
+    AGENCY = "agency", pgettext_lazy("kind of state body", "Agency")
     AKIMAT = "akimat", _("Local executive body (akimat)")
     CORPORATION = "corporation", _("State corporation")
 

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from shanyraq.accounts import selectors as account_selectors
 from shanyraq.accounts import services as account_services
+from shanyraq.api.problems import problem
 from shanyraq.catalog import selectors as catalog
 from shanyraq.core.errors import DomainError, NotFound
 
@@ -257,6 +258,14 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return problem(
+            request,
+            status=404,
+            title=_("Not found"),
+            detail=_("There is no such API endpoint."),
+            code="not_found",
+        )
     return _error_page(request, 404, _("This page does not exist."))
 
 

@@ -162,3 +162,10 @@ def test_metrics_page_shows_shares(published):
     html = client.get("/metrics/").content.decode()
     assert "1 (100.0%)" in html
     assert "0 (0.0%)" in html
+
+
+def test_unknown_api_path_gets_a_problem_document(db):
+    response = Client().get("/api/v1/no-such-endpoint", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["detail"] == "There is no such API endpoint."
