@@ -1,0 +1,1 @@
+"""Shared kernel: errors, translated text, national identifiers, working days, canonical JSON."""
