@@ -13,6 +13,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from shanyraq.accounts import selectors as account_selectors
 from shanyraq.catalog.api import router as catalog_router
 from shanyraq.core.errors import DomainError
+from shanyraq.ledger_django.api import router as ledger_router
 
 from .auth import session_or_token
 from .problems import problem, status_title
@@ -30,6 +31,7 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 api.add_router("", catalog_router)
+api.add_router("/ledger", ledger_router)
 
 
 class MeOut(Schema):

@@ -6,8 +6,11 @@ immutable; a change is a new draft, published in its turn.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,8 +20,10 @@ from django.utils.translation import gettext_lazy as _
 
 from shanyraq.accounts import selectors as account_selectors
 from shanyraq.accounts.models import User
+from shanyraq.core.canonical_json import canonicalize
 from shanyraq.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from shanyraq.core.text import LANGUAGES, TranslatedText
+from shanyraq.ledger_django import services as ledger_services
 
 from .form_schema import FormDefinitionError, validate_form_definition
 from .models import (
@@ -269,7 +274,26 @@ def service_version_publish(*, actor: User | None, version: ServiceVersion) -> S
     version.save()
     service.current_version = version
     service.save(update_fields=["current_version"])
+    # The published passport is a public commitment of the agency: record it in the ledger.
+    ledger_services.ledger_append(
+        entry={
+            "v": 1,
+            "type": "catalog.version_published",
+            "service": service.code,
+            "agency": version.service.agency.code,
+            "version": version.number,
+            "digest": content_digest(version),
+            "time": version.published_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        }
+    )
     return version
+
+
+def content_digest(version: ServiceVersion) -> str:
+    """Base64 SHA-256 of the version's content as RFC 8785 JSON: anyone can recompute it."""
+    content = asdict(ServiceContent.from_version(version))
+    content["fee_kzt"] = str(Decimal(str(content["fee_kzt"])).quantize(Decimal("0.01")))
+    return base64.b64encode(hashlib.sha256(canonicalize(content)).digest()).decode()
 
 
 @dataclass(frozen=True)

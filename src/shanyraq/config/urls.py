@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("backoffice/", include("shanyraq.backoffice.urls")),
     path("admin/", admin.site.urls),
+    path("ledger/", include("shanyraq.ledger_django.urls")),
     path("", include("shanyraq.portal.urls")),
 ]
 

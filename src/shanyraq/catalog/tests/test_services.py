@@ -208,3 +208,34 @@ def test_search_text_holds_all_three_languages_folded(agency):
 
 def test_role_enum_values_are_stable():
     assert [r.value for r in Role] == ["clerk", "reviewer", "head", "admin"]
+
+
+def test_publishing_records_the_version_in_the_ledger(agency, agency_admin):
+    import json
+
+    from shanyraq.ledger_django.models import Entry
+
+    draft = services.service_create(
+        actor=agency_admin, agency=agency, code="recorded", content=factories.content()
+    )
+    assert Entry.objects.count() == 0
+    services.service_version_publish(actor=agency_admin, version=draft)
+    entry = Entry.objects.get()
+    data = json.loads(bytes(entry.data))
+    assert entry.kind == "catalog.version_published"
+    assert data["service"] == "recorded"
+    assert data["agency"] == "justice"
+    assert data["version"] == 1
+    assert data["digest"] == services.content_digest(draft)
+    assert data["time"].endswith("Z")
+
+
+def test_a_refused_publication_leaves_no_ledger_entry(agency, agency_admin, other_admin):
+    from shanyraq.ledger_django.models import Entry
+
+    draft = services.service_create(
+        actor=agency_admin, agency=agency, code="not-mine", content=factories.content()
+    )
+    with pytest.raises(PermissionDenied):
+        services.service_version_publish(actor=other_admin, version=draft)
+    assert Entry.objects.count() == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "shanyraq.core",
     "shanyraq.accounts",
     "shanyraq.catalog",
+    "shanyraq.ledger_django",
     "shanyraq.api",
     "shanyraq.portal",
     "shanyraq.backoffice",
@@ -162,6 +164,19 @@ LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 SHANYRAQ_PUBLIC_URL = env.str("SHANYRAQ_PUBLIC_URL", default="http://127.0.0.1:8000")
 SHANYRAQ_DEMO = env.bool("SHANYRAQ_DEMO", default=False)
 SHANYRAQ_API_MAX_PAGE_SIZE = 100
+
+# The verifiable ledger (see shanyraq/ledger_django/config.py and docs/ledger.md).
+# The first log is where the platform's own entries go unless a caller names another.
+LEDGER_LOGS: list[str] = env.list("LEDGER_LOGS", default=["main"])
+# A log's origin is its URL prefix without the scheme (tlog-tiles), by default on this site.
+LEDGER_ORIGIN_PREFIX = env.str(
+    "LEDGER_ORIGIN_PREFIX", default=urlsplit(SHANYRAQ_PUBLIC_URL).netloc + "/ledger"
+)
+LEDGER_KEY_DIR = Path(env.str("LEDGER_KEY_DIR", default=str(VAR_DIR / "keys")))
+LEDGER_STORAGE_DIR = Path(env.str("LEDGER_STORAGE_DIR", default=str(VAR_DIR / "ledger")))
+LEDGER_WITNESSES_FILE = Path(
+    env.str("LEDGER_WITNESSES_FILE", default=str(VAR_DIR / "keys" / "witnesses.json"))
+)
 
 LOGGING = {
     "version": 1,

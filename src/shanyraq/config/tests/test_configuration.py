@@ -23,7 +23,9 @@ def variables_read_by_the_code() -> set[str]:
 
 
 def test_every_variable_is_documented():
-    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", (ROOT / "docs" / "configuration.md").read_text(), re.M))
+    documented = set(
+        re.findall(r"^\| `([A-Z_]+)` \|", (ROOT / "docs" / "configuration.md").read_text(), re.M)
+    )
     read = variables_read_by_the_code()
     assert read, "no variables found: the pattern is out of date"
     assert read - documented == set()
@@ -39,8 +41,12 @@ def test_every_variable_is_documented():
 def test_production_settings_refuse_to_start_without_secrets(env, message):
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src"),
-             "DJANGO_SETTINGS_MODULE": "shanyraq.config.settings.production", **env},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT / "src"),
+            "DJANGO_SETTINGS_MODULE": "shanyraq.config.settings.production",
+            **env,
+        },
         capture_output=True,
         text=True,
         check=False,
