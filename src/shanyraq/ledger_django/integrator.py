@@ -101,23 +101,30 @@ def _state(log: LogConfig) -> LogState:
 
 
 def sequence(log: LogConfig, *, batch: int = DEFAULT_BATCH) -> int:
-    """Give pending entries the next indices; return how many were sequenced."""
+    """Give pending entries the next indices, in insertion order; return how many.
+
+    One UPDATE numbers the whole batch; the state row lock and the integrator lock make sure
+    no other run hands out the same indices.
+    """
+    table = connection.ops.quote_name(Entry._meta.db_table)
+    index = connection.ops.quote_name("index")
     with transaction.atomic():
         _durable_commit()
         state = LogState.objects.select_for_update().get(pk=_state(log).pk)
-        pending = list(
-            Entry.objects.filter(log=log.name, index__isnull=True)
-            .order_by("id")
-            .values_list("id", flat=True)[:batch]
-        )
-        if not pending:
-            return 0
         start = state.sequenced_size
-        for offset, entry_id in enumerate(pending):
-            Entry.objects.filter(pk=entry_id, index__isnull=True).update(index=start + offset)
-        state.sequenced_size = start + len(pending)
-        state.save(update_fields=["sequenced_size", "updated_at"])
-    return len(pending)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET {index} = numbered.position "  # noqa: S608 - names quoted
+                f"FROM (SELECT id, %s + ROW_NUMBER() OVER (ORDER BY id) - 1 AS position "
+                f"FROM {table} WHERE log = %s AND {index} IS NULL ORDER BY id LIMIT %s) "
+                f"AS numbered WHERE {table}.id = numbered.id",
+                [start, log.name, batch],
+            )
+            count = cursor.rowcount
+        if count:
+            state.sequenced_size = start + count
+            state.save(update_fields=["sequenced_size", "updated_at"])
+    return count
 
 
 def integrate_tiles(log: LogConfig) -> int:
