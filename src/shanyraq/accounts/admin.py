@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from shanyraq.core.admin import ReadOnlyAdmin
+
 from .models import ApiToken, LoginAttempt, Membership, User
 
 
@@ -24,17 +26,6 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
         *BaseUserAdmin.fieldsets,  # type: ignore[misc]
         (_("Shanyraq"), {"fields": ("iin", "middle_name", "preferred_language", "is_auditor")}),
     )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(ApiToken)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from shanyraq.core.admin import ReadOnlyAdmin
+
 from .models import Agency, Category, LifeEvent, Service, ServiceVersion
 
 
@@ -26,26 +28,15 @@ class LifeEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("code", "name", "position")
 
 
-class ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-
 @admin.register(Service)
-class ServiceAdmin(ReadOnly):
+class ServiceAdmin(ReadOnlyAdmin):
     list_display = ("code", "agency", "current_version")
     list_filter = ("agency",)
     search_fields = ("code",)
 
 
 @admin.register(ServiceVersion)
-class ServiceVersionAdmin(ReadOnly):
+class ServiceVersionAdmin(ReadOnlyAdmin):
     list_display = ("service", "number", "status", "published_at")
     list_filter = ("status",)
     exclude = ("search_text",)

@@ -1,9 +1,9 @@
 """Growing a tiled log and reading proofs back from its tiles.
 
 :func:`integrate` appends a batch of entries: it reads the partial tiles and bundle at the
-current size, writes every new full and partial tile and bundle in one storage batch, and
-returns the new size and root. It never writes the checkpoint: the caller signs and publishes
-one only after this returns (the objects are then durable).
+current size, writes every new full and partial tile and bundle, and returns the new size and
+root. It never writes the checkpoint: the caller signs and publishes one only after this
+returns, when every object it covers is durable.
 
 :class:`TileHashReader` answers :class:`~shanyraq.ledger.merkle.HashReader` queries from tiles,
 so :class:`TiledLog` can compute roots and proofs reading only the few tiles it needs. Hashes

@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -246,7 +246,10 @@ def account(request: HttpRequest) -> HttpResponse:
 
 def admin_login_redirect(request: HttpRequest, extra_context: Any = None) -> HttpResponse:
     """The admin site has no sign-in of its own: staff sign in with their second factor."""
-    return redirect(f"{reverse('portal:staff_login')}?next={request.get_full_path()}")
+    target = _safe_next(request, reverse("admin:index"))
+    if request.user.is_authenticated and request.user.is_staff:
+        return redirect(target)
+    return redirect(f"{reverse('portal:staff_login')}?{urlencode({'next': target})}")
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -218,3 +218,46 @@ def test_bad_form_json_gets_a_message_and_changes_nothing(people, service, agenc
     assert "This is not valid JSON (line 1, column 2)." in response.content.decode()
     draft.refresh_from_db()
     assert draft.name.en != "Changed"
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("anonymous", 302),
+        ("citizen", 302),
+        ("clerk", 302),
+        ("agency_admin", 302),
+        ("auditor", 302),
+        ("platform_admin", 200),
+    ],
+)
+def test_platform_admin_site_is_for_platform_admins_only(people, who, expected):
+    client = client_for(people[who])
+    response = client.get("/admin/")
+    assert response.status_code == expected
+    if expected == 302:
+        # The admin's own sign-in page hands over to the staff sign-in (with the second factor).
+        assert response["Location"] == "/admin/login/?next=/admin/"
+        handover = client.get(response["Location"])
+        assert handover["Location"] == "/staff/login/?next=%2Fadmin%2F"
+
+
+def test_admin_sign_in_hands_a_signed_in_platform_admin_straight_back(people):
+    client = client_for(people["platform_admin"])
+    response = client.get("/admin/login/?next=/admin/catalog/agency/")
+    assert response["Location"] == "/admin/catalog/agency/"
+
+
+def test_official_data_is_read_only_in_the_admin(people, service):
+    version = service.current_version
+    client = client_for(people["platform_admin"])
+    page = client.get(f"/admin/catalog/serviceversion/{version.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    response = client.post(
+        f"/admin/catalog/serviceversion/{version.pk}/change/", {"deadline_days": "99"}
+    )
+    assert response.status_code == 403
+    assert client.post(f"/admin/catalog/serviceversion/{version.pk}/delete/").status_code == 403
+    version.refresh_from_db()
+    assert version.deadline_days == 5

@@ -104,6 +104,30 @@ def test_integrating_in_batches_equals_integrating_at_once() -> None:
     assert set(batched.objects) - set(once.objects) == intermediate - set(once.objects)
 
 
+@pytest.mark.parametrize("chunk", [256, 512, 1 << 16])
+def test_chunked_integration_writes_the_same_objects(chunk: int) -> None:
+    whole, chunked = MemoryStore(), MemoryStore()
+    integrate(whole, 0, ENTRIES[:100])
+    integrate(chunked, 0, ENTRIES[:100])
+    expected = integrate(whole, 100, ENTRIES[100:1500], chunk_entries=1 << 20)
+    result = integrate(chunked, 100, ENTRIES[100:1500], chunk_entries=chunk)
+    assert chunked.objects == whole.objects
+    assert result.root_hash == expected.root_hash == reference.mth(LEAVES[:1500])
+    assert sorted(result.written) == sorted(expected.written)
+    assert list(result.leaf_hashes) == LEAVES[100:1500]
+    with pytest.raises(ValueError):
+        integrate(chunked, 1500, [], chunk_entries=100)
+
+
+def test_integrating_nothing_writes_nothing() -> None:
+    store = MemoryStore()
+    integrate(store, 0, ENTRIES[:300])
+    before = dict(store.objects)
+    result = integrate(store, 300, [])
+    assert (result.size, result.written) == (300, ())
+    assert store.objects == before
+
+
 def test_rerunning_an_integration_is_harmless_and_changing_history_conflicts() -> None:
     store = MemoryStore()
     first = integrate(store, 0, ENTRIES[:700])
