@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from shanyraq.accounts.models import Role, User
@@ -48,6 +49,12 @@ def auditor(db: None) -> User:
 @pytest.fixture
 def platform_admin(db: None) -> User:
     return factories.StaffFactory(is_superuser=True, is_staff=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache (test databases reuse catalog generations)."""
+    cache.clear()
 
 
 def client_for(user: User | None) -> Client:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
+from ninja.responses import NinjaJSONEncoder
 
 from shanyraq.core.text import TranslatedText
 
@@ -131,6 +135,26 @@ class ServiceFilters(PageQuery):
     q: str | None = Field(None, max_length=200, description="Words in Kazakh, Russian or English.")
 
 
+CACHE_SECONDS = 300
+
+
+def cached_json(
+    request: HttpRequest, schema: type[Schema], compute: Callable[[], dict[str, Any]]
+) -> HttpResponse:
+    """Serve a read-only catalog answer from the cache, keyed by the catalog's generation.
+
+    The catalog changes only when a version is published or data is imported; both bump the
+    generation, so a cached answer is never stale. Answers do not depend on the language.
+    """
+    key = f"catalog-api:{selectors.catalog_generation()}:{request.get_full_path()}"
+    body: bytes | None = cache.get(key)
+    if body is None:
+        data = schema.model_validate(compute()).model_dump(by_alias=True)
+        body = json.dumps(data, cls=NinjaJSONEncoder).encode()
+        cache.set(key, body, CACHE_SECONDS)
+    return HttpResponse(body, content_type="application/json; charset=utf-8")
+
+
 def _paginate(request: HttpRequest, items: QuerySet[Any], query: PageQuery) -> dict[str, Any]:
     count = items.count()
     pages = max(1, math.ceil(count / query.page_size))
@@ -181,15 +205,19 @@ def _summary(version: ServiceVersion) -> dict[str, Any]:
         "fully_online": version.fully_online,
         "proactive": version.proactive,
         "esign_required": version.esign_required,
-        "has_form": version.form is not None,
+        "has_form": getattr(version, "has_form", None) is True
+        or (not hasattr(version, "has_form") and version.form is not None),
     }
 
 
 @router.get("/agencies", response=AgencyPage, summary="List agencies")
-def list_agencies(request: HttpRequest, query: Query[PageQuery]) -> dict[str, Any]:
-    page = _paginate(request, selectors.agencies_with_counts(), query)
-    page["items"] = [_agency_out(a) for a in page["items"]]
-    return page
+def list_agencies(request: HttpRequest, query: Query[PageQuery]) -> HttpResponse:
+    def compute() -> dict[str, Any]:
+        page = _paginate(request, selectors.agencies_with_counts(), query)
+        page["items"] = [_agency_out(a) for a in page["items"]]
+        return page
+
+    return cached_json(request, AgencyPage, compute)
 
 
 @router.get("/agencies/{code}", response=AgencyOut, summary="One agency")
@@ -198,21 +226,28 @@ def get_agency(request: HttpRequest, code: str) -> dict[str, Any]:
 
 
 @router.get("/services", response=ServicePage, summary="List published services")
-def list_services(request: HttpRequest, filters: Query[ServiceFilters]) -> dict[str, Any]:
-    versions = selectors.published_versions(
-        agency=filters.agency,
-        category=filters.category,
-        life_event=filters.life_event,
-        q=filters.q,
-    )
-    page = _paginate(request, versions, filters)
-    page["items"] = [_summary(v) for v in page["items"]]
-    return page
+def list_services(request: HttpRequest, filters: Query[ServiceFilters]) -> HttpResponse:
+    def compute() -> dict[str, Any]:
+        versions = selectors.published_versions(
+            agency=filters.agency,
+            category=filters.category,
+            life_event=filters.life_event,
+            q=filters.q,
+        )
+        page = _paginate(request, versions, filters)
+        page["items"] = [_summary(v) for v in page["items"]]
+        return page
+
+    return cached_json(request, ServicePage, compute)
 
 
 @router.get("/services/{code}", response=ServiceDetail, summary="A service passport")
-def get_service(request: HttpRequest, code: str) -> dict[str, Any]:
-    version = selectors.service_passport(code)
+def get_service(request: HttpRequest, code: str) -> HttpResponse:
+    version = selectors.service_passport(code)  # raises NotFound before anything is cached
+    return cached_json(request, ServiceDetail, lambda: _detail(version))
+
+
+def _detail(version: ServiceVersion) -> dict[str, Any]:
     return {
         **_summary(version),
         "agency_name": _text(version.service.agency.name),
@@ -260,9 +295,12 @@ def _metrics_row(m: selectors.AgencyMetrics) -> dict[str, Any]:
 
 
 @router.get("/catalog/metrics", response=MetricsOut, summary="Catalog metrics")
-def metrics(request: HttpRequest) -> dict[str, Any]:
-    data = selectors.catalog_metrics()
-    return {
-        "overall": _metrics_row(data.overall),
-        "agencies": [_metrics_row(m) for m in data.agencies],
-    }
+def metrics(request: HttpRequest) -> HttpResponse:
+    def compute() -> dict[str, Any]:
+        data = selectors.catalog_metrics()
+        return {
+            "overall": _metrics_row(data.overall),
+            "agencies": [_metrics_row(m) for m in data.agencies],
+        }
+
+    return cached_json(request, MetricsOut, compute)

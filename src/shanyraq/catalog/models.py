@@ -172,3 +172,16 @@ class ServiceVersion(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == VersionStatus.PUBLISHED
+
+
+class CatalogState(models.Model):
+    """One row counting changes to what citizens see: cached pages are keyed by it."""
+
+    generation = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("catalog state")
+        verbose_name_plural = _("catalog state")
+
+    def __str__(self) -> str:
+        return f"generation {self.generation}"

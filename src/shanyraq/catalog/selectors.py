@@ -5,21 +5,41 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 from django.utils.translation import gettext_lazy as _
 
 from shanyraq.core.errors import NotFound
 
-from .models import Agency, Category, LifeEvent, Service, ServiceVersion, VersionStatus
+from .models import (
+    Agency,
+    CatalogState,
+    Category,
+    LifeEvent,
+    Service,
+    ServiceVersion,
+    VersionStatus,
+)
 from .services import normalise_search
 
 __all__ = [
     "AgencyMetrics",
     "CatalogMetrics",
+    "agencies",
     "agencies_with_counts",
     "agency_get",
+    "catalog_generation",
     "catalog_metrics",
+    "categories",
     "categories_list",
+    "life_events",
     "life_events_with_counts",
     "published_versions",
     "recent_publications",
@@ -32,14 +52,39 @@ __all__ = [
 MAX_QUERY_TERMS = 8
 
 
+# Columns a list of services never shows: left out of list queries (the passport loads them).
+LIST_DEFERRED = (
+    "form",
+    "search_text",
+    "who_may_apply",
+    "result",
+    "legal_basis",
+    "required_documents",
+    "service__agency__description",
+    "service__agency__website",
+    "service__agency__email",
+    "service__agency__phone",
+)
+
+
+def catalog_generation() -> int:
+    """A number that changes whenever what citizens see in the catalog changes."""
+    value = CatalogState.objects.filter(pk=1).values_list("generation", flat=True).first()
+    return value or 0
+
+
 def published_versions(
     *,
     agency: str | None = None,
     category: str | None = None,
     life_event: str | None = None,
     q: str | None = None,
+    with_life_events: bool = True,
 ) -> QuerySet[ServiceVersion]:
-    """Current published versions, filtered; ordered by service code."""
+    """Current published versions for lists, filtered and ordered by service code.
+
+    The long texts and the form are not loaded; ``has_form`` is computed by the database.
+    """
     versions = ServiceVersion.objects.filter(service__current_version=F("pk"))
     if agency:
         versions = versions.filter(service__agency__code=agency)
@@ -50,11 +95,13 @@ def published_versions(
     if q:
         for term in normalise_search(q).split()[:MAX_QUERY_TERMS]:
             versions = versions.filter(search_text__contains=term)
-    return (
+    versions = (
         versions.select_related("service__agency", "category")
-        .prefetch_related("life_events")
+        .defer(*LIST_DEFERRED)
+        .annotate(has_form=ExpressionWrapper(Q(form__isnull=False), output_field=BooleanField()))
         .order_by("service__code")
     )
+    return versions.prefetch_related("life_events") if with_life_events else versions
 
 
 def service_passport(code: str) -> ServiceVersion:
@@ -118,6 +165,18 @@ def categories_list() -> list[tuple[Category, int]]:
         .values_list("category__code", "n")
     )
     return [(category, counts.get(category.code, 0)) for category in Category.objects.all()]
+
+
+def categories() -> list[Category]:
+    return list(Category.objects.only("code", "name"))
+
+
+def life_events() -> list[LifeEvent]:
+    return list(LifeEvent.objects.only("code", "name"))
+
+
+def agencies() -> list[Agency]:
+    return list(Agency.objects.only("code", "short_name"))
 
 
 def services_of_agencies(agency_ids: set[int]) -> QuerySet[Service]:

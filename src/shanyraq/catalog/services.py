@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +29,7 @@ from shanyraq.ledger_django import services as ledger_services
 from .form_schema import FormDefinitionError, validate_form_definition
 from .models import (
     Agency,
+    CatalogState,
     Category,
     LifeEvent,
     Service,
@@ -39,6 +41,7 @@ from .models import (
 __all__ = [
     "ImportReport",
     "ServiceContent",
+    "catalog_changed",
     "catalog_import",
     "service_create",
     "service_version_draft",
@@ -274,6 +277,7 @@ def service_version_publish(*, actor: User | None, version: ServiceVersion) -> S
     version.save()
     service.current_version = version
     service.save(update_fields=["current_version"])
+    catalog_changed()
     # The published passport is a public commitment of the agency: record it in the ledger.
     ledger_services.ledger_append(
         entry={
@@ -287,6 +291,13 @@ def service_version_publish(*, actor: User | None, version: ServiceVersion) -> S
         }
     )
     return version
+
+
+def catalog_changed() -> None:
+    """Count a change to what citizens see, so that cached catalog pages are not served."""
+    updated = CatalogState.objects.filter(pk=1).update(generation=F("generation") + 1)
+    if not updated:
+        CatalogState.objects.get_or_create(pk=1, defaults={"generation": 1})
 
 
 def content_digest(version: ServiceVersion) -> str:
@@ -340,6 +351,7 @@ def catalog_import(
     )
     n_categories = _upsert_text_rows(Category, categories, ("name",))
     n_events = _upsert_text_rows(LifeEvent, life_events, ("name", "description"))
+    catalog_changed()
     agency_by_code = {a.code: a for a in Agency.objects.all()}
     existing = set(Service.objects.values_list("code", flat=True))
     created = 0

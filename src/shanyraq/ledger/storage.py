@@ -28,6 +28,7 @@ CHECKPOINT_PATH = "checkpoint"
 
 _COMPONENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._]*")
 _BATCH_SYNC_THRESHOLD = 32  # above this many files, one filesystem sync beats one fsync each
+_OPEN_FILES = 256  # files kept open at once while a group is flushed
 
 
 class Storage(Protocol):
@@ -102,13 +103,24 @@ def _load_syncfs() -> Callable[[int], int] | None:
 
 _syncfs = _load_syncfs()
 
+_NO_LINK_ERRNOS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV}
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
 
 class FileSystemStore:
     """A :class:`Storage` in a directory, one file per object, written crash-safely.
 
-    Each object is written to a temporary file, flushed to disk, then hard-linked to its final
-    name (which fails rather than replaces if the name exists) and the directories are flushed.
-    With ``durable=False`` nothing is flushed (tests, throw-away logs).
+    Each object's bytes go to a file without a name (``O_TMPFILE``; a named temporary file
+    where that is unsupported), are flushed to disk, and only then is the file linked to its
+    final name - a link fails rather than replaces if the name exists - and the directories are
+    flushed. A crash therefore never leaves a partly written object under its final name. Large
+    batches are flushed with one filesystem-wide sync instead of one per file. With
+    ``durable=False`` nothing is flushed (tests, throw-away logs).
     """
 
     def __init__(self, root: str | os.PathLike[str], *, durable: bool = True) -> None:
@@ -118,6 +130,7 @@ class FileSystemStore:
         self._counter = 0
         self._lock = threading.Lock()
         self._known_dirs: set[Path] = set()
+        self._anonymous = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
 
     def _file(self, path: str) -> Path:
         check_path(path)
@@ -178,34 +191,33 @@ class FileSystemStore:
         finally:
             os.close(fd)
 
+    def _open_unnamed(self, final: Path) -> tuple[int, Path | None]:
+        """Open a file to fill for ``final``: an unnamed one if possible, else a named temp."""
+        if self._anonymous:
+            try:
+                return os.open(final.parent, os.O_TMPFILE | os.O_WRONLY, 0o644), None
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                    raise
+                self._anonymous = False  # this filesystem has no O_TMPFILE
+        temp = self._temp_name(final)
+        return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), temp
+
     def write(self, objects: Mapping[str, bytes]) -> None:
         """Durably store immutable objects; see the class documentation for the steps."""
-        pending: list[tuple[str, Path, Path, bytes]] = []
+        todo: list[tuple[str, Path, bytes]] = []
+        for path, data in objects.items():
+            final = self._file(path)
+            if not self._same_as_existing(final, data, path):
+                todo.append((path, final, data))
+        if not todo:
+            return
+        batch = self.durable and len(todo) > _BATCH_SYNC_THRESHOLD
         touched: set[Path] = set()
-        batch = self.durable and len(objects) > _BATCH_SYNC_THRESHOLD
         try:
-            for path, data in objects.items():
-                final = self._file(path)
-                if self._same_as_existing(final, data, path):
-                    continue
-                self._make_dirs(final.parent, touched)
-                temp = self._temp_name(final)
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-                pending.append((path, temp, final, data))
-                try:
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(fd, view) :]
-                    if self.durable and not batch:
-                        os.fsync(fd)
-                finally:
-                    os.close(fd)
-            if batch and pending:
-                self._sync_all()
-            for path, temp, final, data in pending:
-                self._publish(path, temp, final, data)
-                touched.add(final.parent)
-            if self.durable and pending:
+            for start in range(0, len(todo), _OPEN_FILES):
+                self._write_group(todo[start : start + _OPEN_FILES], batch, touched)
+            if self.durable:
                 if batch:
                     self._sync_all()
                 else:
@@ -213,21 +225,70 @@ class FileSystemStore:
                         self._sync_dir(directory)
         except OSError as exc:
             raise StorageError(f"cannot write to {self.root}: {exc}") from exc
-        finally:
-            for _, temp, _, _ in pending:
-                temp.unlink(missing_ok=True)
 
-    def _publish(self, path: str, temp: Path, final: Path, data: bytes) -> None:
+    def _write_group(
+        self, group: list[tuple[str, Path, bytes]], batch: bool, touched: set[Path]
+    ) -> None:
+        """Fill, flush and link a group of files (kept open in between: few enough for fds)."""
+        opened: list[tuple[str, Path, bytes, int, Path | None]] = []
+        dir_fds: dict[Path, int] = {}
         try:
-            os.link(temp, final)
+            for path, final, data in group:
+                self._make_dirs(final.parent, touched)
+                fd, temp = self._open_unnamed(final)
+                opened.append((path, final, data, fd, temp))
+                _write_all(fd, data)
+                if self.durable and not batch:
+                    os.fsync(fd)
+            if batch:
+                self._sync_all()
+            for path, final, data, fd, temp in opened:
+                if final.parent not in dir_fds:
+                    dir_fds[final.parent] = os.open(final.parent, os.O_RDONLY)
+                self._publish(path, final, data, fd, temp, dir_fds[final.parent])
+                touched.add(final.parent)
+        finally:
+            for _, _, _, fd, temp in opened:
+                os.close(fd)
+                if temp is not None:
+                    temp.unlink(missing_ok=True)
+            for dir_fd in dir_fds.values():
+                os.close(dir_fd)
+
+    def _publish(
+        self, path: str, final: Path, data: bytes, fd: int, temp: Path | None, dir_fd: int
+    ) -> None:
+        """Give a flushed file its final name, never replacing an existing one."""
+        try:
+            if temp is None:  # linkat(AT_SYMLINK_FOLLOW) names the unnamed file
+                os.link(f"/proc/self/fd/{fd}", final.name, dst_dir_fd=dir_fd, follow_symlinks=True)
+            else:
+                os.link(temp, final)
         except FileExistsError:
             self._same_as_existing(final, data, path)
         except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            if exc.errno not in _NO_LINK_ERRNOS:
                 raise
-            # no hard links here: fall back to a rename, after checking the name is free
+            self._anonymous = False
+            self._rename_into_place(path, final, data, temp)
+
+    def _rename_into_place(self, path: str, final: Path, data: bytes, temp: Path | None) -> None:
+        """Fallback where hard links are refused: a named temporary file renamed into place,
+        after checking the name is free (one integrator per log makes that check safe)."""
+        if temp is None:
+            temp = self._temp_name(final)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                _write_all(fd, data)
+                if self.durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+        try:
             if not self._same_as_existing(final, data, path):
                 os.rename(temp, final)
+        finally:
+            temp.unlink(missing_ok=True)
 
     def read_checkpoint(self) -> bytes | None:
         """Return the current checkpoint, or ``None``."""

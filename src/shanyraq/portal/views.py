@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -27,13 +31,41 @@ from .forms import CatalogFilterForm, CitizenLoginForm, StaffLoginForm
 PAGE_SIZE = 20
 
 
+CACHE_SECONDS = 300
+
+
+def _generation(request: HttpRequest) -> int:
+    """The catalog generation, read once per request."""
+    generation: int | None = getattr(request, "_catalog_generation", None)
+    if generation is None:
+        generation = catalog.catalog_generation()
+        request._catalog_generation = generation  # type: ignore[attr-defined]
+    return generation
+
+
+def _cached(request: HttpRequest, key: str, compute: Callable[[], Any]) -> Any:
+    """A catalog value for the current language, cached until the catalog changes.
+
+    Keys carry the catalog generation, which every publication and import bumps.
+    """
+    full_key = f"portal:{_generation(request)}:{get_language()}:{key}"
+    value = cache.get(full_key)
+    if value is None:
+        value = compute()
+        cache.set(full_key, value, CACHE_SECONDS)
+    return value
+
+
+def _filter_choices() -> dict[str, list[tuple[str, str]]]:
+    return {
+        "categories": [(c.code, str(c.name)) for c in catalog.categories()],
+        "life_events": [(e.code, str(e.name)) for e in catalog.life_events()],
+        "agencies": [(a.code, str(a.short_name)) for a in catalog.agencies()],
+    }
+
+
 def _filter_form(request: HttpRequest) -> CatalogFilterForm:
-    return CatalogFilterForm(
-        request.GET or None,
-        categories=[(c.code, str(c.name)) for c, _n in catalog.categories_list()],
-        life_events=[(e.code, str(e.name)) for e, _n in catalog.life_events_with_counts()],
-        agencies=[(a.code, str(a.short_name)) for a in catalog.agencies_with_counts()],
-    )
+    return CatalogFilterForm(request.GET or None, **_cached(request, "filters", _filter_choices))
 
 
 def _error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:
@@ -44,47 +76,55 @@ def _error_page(request: HttpRequest, status: int, message: str) -> HttpResponse
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "portal/home.html",
-        {
+    def context() -> dict[str, Any]:
+        return {
             "life_events": catalog.life_events_with_counts(),
             "categories": catalog.categories_list(),
             "metrics": catalog.catalog_metrics().overall,
-        },
-    )
+        }
+
+    return render(request, "portal/home.html", _cached(request, "home", context))
 
 
-def _service_results(request: HttpRequest, template: str) -> HttpResponse:
+def _service_results(request: HttpRequest, name: str) -> HttpResponse:
+    """The catalog list and the search page: filter form and one page of results.
+
+    The main part of the page depends only on the query, the language and the catalog, so it
+    is rendered once and cached until the catalog changes.
+    """
     form = _filter_form(request)
+    main_template = f"portal/_{name}_main.html"
     if request.GET and not form.is_valid():
-        return render(request, template, {"form": form, "page": None}, status=400)
+        main = render_to_string(main_template, {"form": form, "page": None}, request)
+        return render(request, f"portal/{name}.html", {"main": main}, status=400)
     data = form.cleaned_data if request.GET else {}
-    versions = catalog.published_versions(
-        agency=data.get("agency") or None,
-        category=data.get("category") or None,
-        life_event=data.get("life_event") or None,
-        q=data.get("q") or None,
-    )
-    paginator = Paginator(versions, PAGE_SIZE)
-    page = paginator.get_page(data.get("page") or 1)
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        template,
-        {"form": form, "page": page, "query": query.urlencode(), "q": data.get("q") or ""},
-    )
+
+    def render_main() -> str:
+        versions = catalog.published_versions(
+            agency=data.get("agency") or None,
+            category=data.get("category") or None,
+            life_event=data.get("life_event") or None,
+            q=data.get("q") or None,
+            with_life_events=False,
+        )
+        page = Paginator(versions, PAGE_SIZE).get_page(data.get("page") or 1)
+        query = request.GET.copy()
+        query.pop("page", None)
+        context = {"form": form, "page": page, "query": query.urlencode(), "q": data.get("q")}
+        return render_to_string(main_template, context)
+
+    main = _cached(request, f"{name}:{request.get_full_path()}", render_main)
+    return render(request, f"portal/{name}.html", {"main": main})
 
 
 @require_GET
 def service_list(request: HttpRequest) -> HttpResponse:
-    return _service_results(request, "portal/service_list.html")
+    return _service_results(request, "service_list")
 
 
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    return _service_results(request, "portal/search.html")
+    return _service_results(request, "search")
 
 
 @require_GET

@@ -170,6 +170,11 @@ def test_list_query_count_does_not_grow_with_items(catalog, agency):
     with CaptureQueriesContext(connection) as large:
         Client().get("/api/v1/services")
     assert len(large) == len(small) <= 6
+    # Until the catalog changes, the answer comes from the cache: one query for the generation.
+    with CaptureQueriesContext(connection) as cached:
+        again = Client().get("/api/v1/services")
+    assert len(cached) == 1
+    assert again.json()["count"] == 13
 
 
 def test_bearer_token(citizen):
@@ -182,3 +187,17 @@ def test_bearer_token(citizen):
     assert response.json()["roles"] == ["citizen"]
     bad = Client().get("/api/v1/me", HTTP_AUTHORIZATION="Bearer shq_wrong")
     assert bad.status_code == 401
+
+
+def test_cached_answers_follow_publication(catalog, agency, agency_admin):
+    from shanyraq.catalog import services
+
+    first = Client().get("/api/v1/services").json()
+    assert first["count"] == 3
+    draft = services.service_create(
+        actor=agency_admin, agency=agency, code="fresh", content=factories.content()
+    )
+    assert Client().get("/api/v1/services").json()["count"] == 3
+    services.service_version_publish(actor=agency_admin, version=draft)
+    assert Client().get("/api/v1/services").json()["count"] == 4
+    assert Client().get("/api/v1/services/fresh").status_code == 200
