@@ -195,8 +195,8 @@ class Site:
 
     def switch_language(self, lang: str, status: int = 200) -> None:
         """Press a language button in the header; the same page comes back in that language."""
-        button = self.page.locator("form.shq-lang").get_by_role(
-            "button", name=LANGUAGE_LABELS[lang], exact=True
+        button = self.page.locator("nav.shq-lang").get_by_role(
+            "link", name=LANGUAGE_LABELS[lang], exact=True
         )
         self.submit(button, status=status)
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from shanyraq.core.errors import RateLimited
+from shanyraq.core.errors import RateLimited, ValidationError
 
 from .models import ApiToken, LoginAttempt, Membership, Role, User
 
@@ -22,6 +22,7 @@ __all__ = [
     "login_attempt_check",
     "login_attempt_record",
     "membership_create",
+    "preferred_language_set",
     "token_authenticate",
     "token_create",
     "token_revoke",
@@ -119,6 +120,14 @@ def totp_enrol(*, user: User, secret: str | None = None) -> str:
     user.totp_secret = secret or pyotp.random_base32()
     user.save(update_fields=["totp_secret"])
     return user.totp_secret
+
+
+def preferred_language_set(*, user: User, language: str) -> None:
+    """Remember the language a person chose, for messages sent to them later."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError(code="unknown_language", message=_("Unknown language."))
+    user.preferred_language = language
+    user.save(update_fields=["preferred_language"])
 
 
 def membership_create(*, user: User, agency_id: int, role: Role) -> Membership:

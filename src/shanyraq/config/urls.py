@@ -12,7 +12,6 @@ admin.site.site_header = "Shanyraq"
 admin.site.login = portal_views.admin_login_redirect  # type: ignore[method-assign]
 
 urlpatterns = [
-    path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("backoffice/", include("shanyraq.backoffice.urls")),
     path("admin/", admin.site.urls),

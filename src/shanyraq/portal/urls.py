@@ -18,5 +18,6 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("account/", views.account, name="account"),
     path("accessibility/", views.accessibility, name="accessibility"),
+    path("language/<str:code>/", views.set_language, name="set_language"),
     path("healthz", views.healthz, name="healthz"),
 ]

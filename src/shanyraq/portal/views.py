@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -56,6 +59,35 @@ def _cached(request: HttpRequest, key: str, compute: Callable[[], Any]) -> Any:
     return value
 
 
+def anonymous_page_cache(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Serve catalog pages to visitors without a session from a cache.
+
+    A visitor who has not signed in sees the same page as every other one in their language,
+    so the response is kept until the catalog changes. Signed-in people (and anyone with a
+    pending message) always get a freshly rendered page.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "GET" or (
+            settings.SESSION_COOKIE_NAME in request.COOKIES or "messages" in request.COOKIES
+        ):
+            return view(request, *args, **kwargs)
+        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+        key = f"page:{_generation(request)}:{get_language()}:{path}"
+        cached = cache.get(key)
+        if cached is not None:
+            status, content_type, body = cached
+            return HttpResponse(body, status=status, content_type=content_type)
+        response = view(request, *args, **kwargs)
+        if response.status_code in (200, 404) and not response.cookies:
+            entry = (response.status_code, response["Content-Type"], response.content)
+            cache.set(key, entry, CACHE_SECONDS)
+        return response
+
+    return wrapper
+
+
 def _filter_choices() -> dict[str, list[tuple[str, str]]]:
     return {
         "categories": [(c.code, str(c.name)) for c in catalog.categories()],
@@ -75,6 +107,7 @@ def _error_page(request: HttpRequest, status: int, message: str) -> HttpResponse
 
 
 @require_GET
+@anonymous_page_cache
 def home(request: HttpRequest) -> HttpResponse:
     def context() -> dict[str, Any]:
         return {
@@ -118,16 +151,19 @@ def _service_results(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @require_GET
+@anonymous_page_cache
 def service_list(request: HttpRequest) -> HttpResponse:
     return _service_results(request, "service_list")
 
 
 @require_GET
+@anonymous_page_cache
 def search(request: HttpRequest) -> HttpResponse:
     return _service_results(request, "search")
 
 
 @require_GET
+@anonymous_page_cache
 def service_detail(request: HttpRequest, code: str) -> HttpResponse:
     try:
         version = catalog.service_passport(code)
@@ -137,11 +173,13 @@ def service_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_GET
+@anonymous_page_cache
 def agency_list(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/agency_list.html", {"agencies": catalog.agencies_with_counts()})
 
 
 @require_GET
+@anonymous_page_cache
 def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
     try:
         agency = catalog.agency_get(code)
@@ -152,6 +190,7 @@ def agency_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_GET
+@anonymous_page_cache
 def life_event_list(request: HttpRequest) -> HttpResponse:
     return render(
         request, "portal/life_event_list.html", {"life_events": catalog.life_events_with_counts()}
@@ -159,6 +198,7 @@ def life_event_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@anonymous_page_cache
 def metrics(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/metrics.html", {"metrics": catalog.catalog_metrics()})
 
@@ -204,6 +244,33 @@ def _sign_in(
         return None
     login(request, user)
     return HttpResponseRedirect(_safe_next(request, fallback))
+
+
+@require_GET
+def set_language(request: HttpRequest, code: str) -> HttpResponse:
+    """Switch the interface language (a link in every page's header) and go back.
+
+    A plain link rather than a form: choosing a language changes only a preference cookie,
+    works without JavaScript, and keeps catalog pages free of per-visitor tokens.
+    """
+    target = _safe_next(request, reverse("portal:home"))
+    response = HttpResponseRedirect(target)
+    if code not in dict(settings.LANGUAGES):
+        return response
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    user: Any = request.user
+    if user.is_authenticated and user.preferred_language != code:
+        account_services.preferred_language_set(user=user, language=code)
+    return response
 
 
 @never_cache

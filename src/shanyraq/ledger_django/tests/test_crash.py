@@ -460,4 +460,3 @@ def test_kill_the_integrator_at_random_points(tmp_path: Path) -> None:
     )
     assert run.kills >= 50
     assert len(run.seen) >= 10, "the run published too few checkpoints to show anything"
-    assert elapsed < 90

@@ -102,17 +102,46 @@ def test_search_without_match(published):
 
 def test_language_switch_is_remembered(published):
     client = Client()
-    response = client.post("/i18n/setlang/", {"language": "ru", "next": "/services/"})
+    response = client.get("/language/ru/", {"next": "/services/"})
     assert response.status_code == 302
     assert response["Location"] == "/services/"
     assert client.cookies["shanyraq_language"].value == "ru"
     assert '<html lang="ru"' in client.get("/").content.decode()
+    assert 'href="/language/en/?next=/"' in client.get("/").content.decode()
 
 
 def test_unknown_language_is_ignored(published):
     client = Client()
-    client.post("/i18n/setlang/", {"language": "xx", "next": "/"})
+    response = client.get("/language/xx/", {"next": "/"})
+    assert response["Location"] == "/"
+    assert "shanyraq_language" not in response.cookies
     assert '<html lang="kk"' in client.get("/").content.decode()
+
+
+def test_language_switch_never_leaves_the_site(published):
+    response = Client().get("/language/en/", {"next": "https://evil.example/"})
+    assert response["Location"] == "/"
+
+
+def test_signed_in_person_keeps_the_chosen_language(citizen):
+    client = Client()
+    client.force_login(citizen)
+    client.get("/language/ru/", {"next": "/"})
+    citizen.refresh_from_db()
+    assert citizen.preferred_language == "ru"
+
+
+def test_anonymous_catalog_pages_come_from_the_cache_until_publication(published, agency):
+    client = Client()
+    client.cookies["shanyraq_language"] = "en"
+    first = client.get("/services/")
+    assert "shanyraq_language" not in first.cookies and "csrftoken" not in first.cookies
+    with CaptureQueriesContext(connection) as cached:
+        again = client.get("/services/")
+    assert len(cached) == 1  # the catalog generation
+    assert again.content == first.content
+    factories.published_service(agency=agency, code="brand-new")
+    assert "/services/brand-new/" in client.get("/services/").content.decode()
 
 
 def test_unknown_service_gets_a_translated_404(db):
