@@ -11,7 +11,7 @@ from shanyraq.core.admin import ReadOnlyAdmin
 from .models import ApiToken, LoginAttempt, Membership, User
 
 
-class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+class MembershipInline(admin.StackedInline):  # type: ignore[type-arg]
     model = Membership
     extra = 0
 
@@ -22,10 +22,23 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
     search_fields = ("username", "iin", "last_name", "first_name", "email")
     list_filter = ("is_auditor", "is_superuser", "is_active")
     inlines = [MembershipInline]
+    # Roles come from agency memberships, not from Django's groups and permissions.
     fieldsets = (
-        *BaseUserAdmin.fieldsets,  # type: ignore[misc]
-        (_("Shanyraq"), {"fields": ("iin", "middle_name", "preferred_language", "is_auditor")}),
+        (None, {"fields": ("username", "password")}),
+        (
+            _("Person"),
+            {"fields": ("last_name", "first_name", "middle_name", "iin", "email")},
+        ),
+        (
+            _("Access"),
+            {"fields": ("is_active", "is_auditor", "is_staff", "is_superuser")},
+        ),
+        (
+            _("Preferences and history"),
+            {"fields": ("preferred_language", "last_login", "date_joined")},
+        ),
     )
+    readonly_fields = ("last_login", "date_joined")
 
 
 @admin.register(ApiToken)
