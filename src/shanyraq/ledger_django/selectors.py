@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +28,8 @@ __all__ = [
     "inclusion_by_hash",
     "inclusion_by_index",
     "log_overview",
+    "published_entries",
+    "published_size",
     "tile_bytes",
 ]
 
@@ -159,6 +162,18 @@ def consistency_proof(name: str, old_size: int, new_size: int) -> list[bytes]:
     if old_size in (0, new_size):
         return []
     return _reader(log).consistency_proof(old_size, new_size)
+
+
+def published_size(name: str) -> int:
+    return _published_size(_log(name))
+
+
+def published_entries(name: str) -> Iterator[tuple[int, bytes]]:
+    """Every published entry of the log with its index, read from the tiles."""
+    log = _log(name)
+    size = _published_size(log)
+    reader = TiledLog(log.storage().read, cache_tiles=16)
+    yield from enumerate(reader.entries(size))
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "shanyraq.accounts",
     "shanyraq.catalog",
     "shanyraq.ledger_django",
+    "shanyraq.events",
+    "shanyraq.registries",
     "shanyraq.api",
     "shanyraq.portal",
     "shanyraq.backoffice",

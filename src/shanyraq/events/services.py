@@ -1,0 +1,98 @@
+"""Recording domain events and delivering them to their handlers.
+
+A service calls ``event_record`` inside its transaction, so the event exists exactly when the
+change does. ``events_dispatch`` (run by ``shanyraq events dispatch``, once or in a loop) hands
+each pending event to every handler subscribed to its type. A handler runs in a transaction
+together with its receipt, so a handler that succeeded is never run again for the same event,
+and one that failed is retried on the next pass: delivery is at least once, effects once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import Event, HandledEvent
+
+__all__ = ["DispatchReport", "event_record", "events_dispatch", "subscribe"]
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Event], None]
+_handlers: dict[str, dict[str, Handler]] = {}
+
+MAX_ATTEMPTS = 20
+
+
+def subscribe(event_type: str, name: str) -> Callable[[Handler], Handler]:
+    """Register ``handler`` for ``event_type`` under a stable ``name`` (its receipt's key)."""
+
+    def register(handler: Handler) -> Handler:
+        _handlers.setdefault(event_type, {})[name] = handler
+        return handler
+
+    return register
+
+
+def handlers_for(event_type: str) -> Mapping[str, Handler]:
+    return _handlers.get(event_type, {})
+
+
+def event_record(*, type: str, payload: Mapping[str, Any]) -> Event:
+    """Record an event in the caller's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("events are recorded inside the transaction of their change")
+    return Event.objects.create(type=type, payload=dict(payload))
+
+
+@dataclass
+class DispatchReport:
+    events: int = 0
+    handled: int = 0
+    failed: int = 0
+
+
+def _handle(event: Event, name: str, handler: Handler) -> bool:
+    try:
+        with transaction.atomic():
+            HandledEvent.objects.create(event=event, handler=name)
+            handler(event)
+    except IntegrityError:
+        return True  # another dispatcher handled it first
+    except Exception as exc:  # a handler's failure must not stop the others
+        logger.exception("event %s: handler %s failed", event.pk, name)
+        Event.objects.filter(pk=event.pk).update(last_error=f"{name}: {exc}"[:2000])
+        return False
+    return True
+
+
+def events_dispatch(*, batch: int = 500) -> DispatchReport:
+    """Deliver pending events once; return what was done."""
+    report = DispatchReport()
+    pending = list(
+        Event.objects.filter(dispatched_at__isnull=True, attempts__lt=MAX_ATTEMPTS).order_by("id")[
+            :batch
+        ]
+    )
+    for event in pending:
+        report.events += 1
+        done = set(HandledEvent.objects.filter(event=event).values_list("handler", flat=True))
+        ok = True
+        for name, handler in handlers_for(event.type).items():
+            if name in done:
+                continue
+            if _handle(event, name, handler):
+                report.handled += 1
+            else:
+                ok = False
+                report.failed += 1
+        if ok:
+            Event.objects.filter(pk=event.pk).update(dispatched_at=timezone.now())
+        else:
+            Event.objects.filter(pk=event.pk).update(attempts=event.attempts + 1)
+    return report

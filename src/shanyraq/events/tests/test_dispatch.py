@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from shanyraq.events import services
+from shanyraq.events.models import Event, HandledEvent
+
+pytestmark = pytest.mark.django_db
+
+calls: list[tuple[str, int]] = []
+
+
+@services.subscribe("test.happened", "test.counter")
+def _count(event: Event) -> None:
+    calls.append(("counter", event.pk))
+
+
+@services.subscribe("test.happened", "test.flaky")
+def _flaky(event: Event) -> None:
+    if event.payload.get("fail"):
+        raise RuntimeError("not today")
+    calls.append(("flaky", event.pk))
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    calls.clear()
+
+
+def record(**payload):
+    with transaction.atomic():
+        return services.event_record(type="test.happened", payload=payload)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_need_the_changes_transaction():
+    with pytest.raises(RuntimeError):
+        services.event_record(type="test.happened", payload={})
+
+
+def test_each_handler_runs_once_even_when_delivered_again():
+    event = record()
+    report = services.events_dispatch()
+    assert (report.events, report.handled, report.failed) == (1, 2, 0)
+    Event.objects.filter(pk=event.pk).update(dispatched_at=None)  # delivered a second time
+    services.events_dispatch()
+    assert sorted(calls) == [("counter", event.pk), ("flaky", event.pk)]
+    assert HandledEvent.objects.filter(event=event).count() == 2
+
+
+def test_a_failing_handler_is_retried_without_repeating_the_others():
+    event = record(fail=True)
+    report = services.events_dispatch()
+    assert (report.handled, report.failed) == (1, 1)
+    event.refresh_from_db()
+    assert event.dispatched_at is None and event.attempts == 1
+    assert "not today" in event.last_error
+    Event.objects.filter(pk=event.pk).update(payload={})
+    services.events_dispatch()
+    event.refresh_from_db()
+    assert event.dispatched_at is not None
+    assert calls == [("counter", event.pk), ("flaky", event.pk)]
