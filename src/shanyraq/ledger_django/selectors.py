@@ -10,7 +10,9 @@ from datetime import datetime
 from django.utils.translation import gettext_lazy as _
 
 from shanyraq.core.errors import NotFound, ValidationError
+from shanyraq.ledger import merkle
 from shanyraq.ledger.checkpoint import parse_checkpoint
+from shanyraq.ledger.errors import LedgerError
 from shanyraq.ledger.log import TiledLog
 from shanyraq.ledger.note import parse_note
 from shanyraq.ledger.proof import TlogProof
@@ -67,7 +69,6 @@ def checkpoint_bytes(name: str) -> bytes:
 
 def tile_bytes(name: str, path: str) -> bytes:
     """An immutable tile or entry bundle by its URL path (``tile/...``)."""
-    from shanyraq.ledger.errors import LedgerError
     from shanyraq.ledger.tiles import parse_tile_path
 
     log = _log(name)
@@ -102,8 +103,22 @@ def _checkpoint_note(log: config.LogConfig, size: int) -> str | None:
     return note
 
 
-def _target_size(log: config.LogConfig, size: int | None) -> int:
-    published = _published_size(log)
+def _tiles_unavailable() -> NotFound:
+    return NotFound(code="tiles_unavailable", message=_("The log's tiles are unavailable."))
+
+
+def _latest(log: config.LogConfig) -> tuple[int, str | None]:
+    """The latest published checkpoint's size and note, in one query."""
+    row = (
+        PublishedCheckpoint.objects.filter(log=log.name)
+        .order_by("-size")
+        .values_list("size", "note")
+        .first()
+    )
+    return (row[0], row[1]) if row else (0, None)
+
+
+def _target_size(log: config.LogConfig, size: int | None, published: int) -> int:
     if size is None:
         size = published
     if size < 1 or size > published:
@@ -117,8 +132,14 @@ def _target_size(log: config.LogConfig, size: int | None) -> int:
 
 
 def inclusion_by_index(name: str, index: int, size: int | None = None) -> InclusionProof:
+    """An inclusion proof in the tree of ``size`` (default: the latest published checkpoint).
+
+    Hashes are read through the tiles of the latest published size: every node of a smaller
+    tree is also a node of the larger one, so any earlier size can be proved against.
+    """
     log = _log(name)
-    size = _target_size(log, size)
+    published, latest_note = _latest(log)
+    size = _target_size(log, size, published)
     if not 0 <= index < size:
         raise ValidationError(
             code="index_out_of_range",
@@ -127,13 +148,21 @@ def inclusion_by_index(name: str, index: int, size: int | None = None) -> Inclus
             details={"size": size},
         )
     reader = _reader(log)
+    try:
+        hashes = reader.hash_reader(published)
+        proof = merkle.inclusion_proof(index, size, hashes)
+        leaf = reader.leaf_hash(index, published)
+    except LedgerError as exc:
+        raise NotFound(
+            code="tiles_unavailable", message=_("The log's tiles are unavailable.")
+        ) from exc
     return InclusionProof(
         log=log.name,
         index=index,
         size=size,
-        leaf_hash=reader.leaf_hash(index, size),
-        proof=reader.inclusion_proof(index, size),
-        checkpoint=_checkpoint_note(log, size),
+        leaf_hash=leaf,
+        proof=proof,
+        checkpoint=latest_note if size == published else _checkpoint_note(log, size),
     )
 
 
@@ -152,7 +181,7 @@ def inclusion_by_hash(name: str, leaf_hash_hex: str, size: int | None = None) ->
 
 def consistency_proof(name: str, old_size: int, new_size: int) -> list[bytes]:
     log = _log(name)
-    published = _published_size(log)
+    published, _note = _latest(log)
     if not 0 <= old_size <= new_size <= published:
         raise ValidationError(
             code="size_out_of_range",
@@ -161,7 +190,12 @@ def consistency_proof(name: str, old_size: int, new_size: int) -> list[bytes]:
         )
     if old_size in (0, new_size):
         return []
-    return _reader(log).consistency_proof(old_size, new_size)
+    try:
+        return merkle.consistency_proof(old_size, new_size, _reader(log).hash_reader(published))
+    except LedgerError as exc:
+        raise NotFound(
+            code="tiles_unavailable", message=_("The log's tiles are unavailable.")
+        ) from exc
 
 
 def published_size(name: str) -> int:
@@ -187,9 +221,8 @@ class EntryRow:
 def entry_with_proof(name: str, index: int) -> tuple[bytes, TlogProof]:
     """An entry and a self-contained proof file against the latest checkpoint."""
     log = _log(name)
-    size = _target_size(log, None)
-    proof = inclusion_by_index(name, index, size)
-    data = _reader(log).entry(index, size)
+    proof = inclusion_by_index(name, index)
+    data = _reader(log).entry(index, proof.size)
     checkpoint = (proof.checkpoint or "").encode()
     return data, TlogProof(index=index, inclusion_proof=tuple(proof.proof), checkpoint=checkpoint)
 
