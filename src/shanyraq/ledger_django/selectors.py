@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -107,15 +108,31 @@ def _tiles_unavailable() -> NotFound:
     return NotFound(code="tiles_unavailable", message=_("The log's tiles are unavailable."))
 
 
+LATEST_TTL_SECONDS = 1.0
+_latest_cache: dict[tuple[str, str], tuple[float, int, str | None]] = {}
+
+
 def _latest(log: config.LogConfig) -> tuple[int, str | None]:
-    """The latest published checkpoint's size and note, in one query."""
+    """The latest published checkpoint's size and note.
+
+    Kept for a second per process: a proof against a checkpoint a second old is just as valid
+    (every published checkpoint stays verifiable), and proof requests then need no query.
+    """
+    key = (log.name, str(log.storage_dir))
+    now = time.monotonic()
+    cached = _latest_cache.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1], cached[2]
     row = (
         PublishedCheckpoint.objects.filter(log=log.name)
         .order_by("-size")
         .values_list("size", "note")
         .first()
     )
-    return (row[0], row[1]) if row else (0, None)
+    size, note = (row[0], row[1]) if row else (0, None)
+    if size:
+        _latest_cache[key] = (now + LATEST_TTL_SECONDS, size, note)
+    return size, note
 
 
 def _target_size(log: config.LogConfig, size: int | None, published: int) -> int:
