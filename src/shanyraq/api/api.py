@@ -10,10 +10,12 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from shanyraq.access_log.api import router as access_log_router
 from shanyraq.accounts import selectors as account_selectors
 from shanyraq.catalog.api import router as catalog_router
 from shanyraq.core.errors import DomainError
 from shanyraq.ledger_django.api import router as ledger_router
+from shanyraq.registries.api import router as registries_router
 
 from .auth import session_or_token
 from .problems import problem, status_title
@@ -32,6 +34,8 @@ api = NinjaAPI(
 )
 api.add_router("", catalog_router)
 api.add_router("/ledger", ledger_router)
+api.add_router("/registries", registries_router, auth=session_or_token)
+api.add_router("/me", access_log_router, auth=session_or_token)
 
 
 class MeOut(Schema):

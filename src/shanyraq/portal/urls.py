@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import my_data, views
 
 app_name = "portal"
 
@@ -17,6 +17,17 @@ urlpatterns = [
     path("staff/login/", views.staff_login, name="staff_login"),
     path("logout/", views.logout_view, name="logout"),
     path("account/", views.account, name="account"),
+    path("account/data-usage/", my_data.data_usage, name="data_usage"),
+    path("account/records/", my_data.my_records, name="my_records"),
+    # Keys may contain "/" (a flat's cadastral number): the proof route comes first.
+    path(
+        "account/records/<slug:register>/<path:key>/versions/<int:number>/proof/",
+        my_data.proof_download,
+        name="proof_download",
+    ),
+    path(
+        "account/records/<slug:register>/<path:key>/", my_data.record_extract, name="record_extract"
+    ),
     path("accessibility/", views.accessibility, name="accessibility"),
     path("language/<str:code>/", views.set_language, name="set_language"),
     path("healthz", views.healthz, name="healthz"),

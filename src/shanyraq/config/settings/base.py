@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "shanyraq.ledger_django",
     "shanyraq.events",
     "shanyraq.registries",
+    "shanyraq.access_log",
     "shanyraq.api",
     "shanyraq.portal",
     "shanyraq.backoffice",
