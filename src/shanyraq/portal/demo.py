@@ -132,7 +132,8 @@ def demo_accounts_ensure() -> list[DemoAccount]:
     return DEMO_ACCOUNTS
 
 
-def demo_load() -> catalog_services.ImportReport:
+def demo_load(*, persons: int = 0) -> catalog_services.ImportReport:
+    """The demo catalog and accounts; with ``persons``, also the registers and their people."""
     report = catalog_services.catalog_import(
         agencies=_load_json("agencies.json"),
         categories=_load_json("categories.json"),
@@ -140,4 +141,8 @@ def demo_load() -> catalog_services.ImportReport:
         services=_load_json("services.json"),
     )
     demo_accounts_ensure()
+    if persons:
+        from .demo_registers import demo_registers_load
+
+        demo_registers_load([a for a in DEMO_ACCOUNTS if a.iin], persons=persons)
     return report
