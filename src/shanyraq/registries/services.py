@@ -13,6 +13,7 @@ import hmac
 import json
 from collections.abc import Mapping
 from datetime import UTC
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -96,9 +97,19 @@ def register_define(
         if latest is None or latest.schema != schema:
             version = (latest.version + 1) if latest else 1
             RegisterSchema.objects.create(register=register, version=version, schema=schema)
+            # Primary keys can be reused after a rolled-back definition: forget cached texts.
+            transaction.on_commit(_schema_json.cache_clear)
+            _schema_json.cache_clear()
             register.current_schema = version
             register.save(update_fields=["current_schema"])
     return register
+
+
+@lru_cache(maxsize=64)
+def _schema_json(register_id: int, version: int) -> str:
+    """A schema version's text; versions never change once written, so it is kept."""
+    schema = RegisterSchema.objects.get(register_id=register_id, version=version).schema
+    return json.dumps(schema, sort_keys=True)
 
 
 def _register(code: str) -> Register:
@@ -141,8 +152,7 @@ def _validate(register: Register, data: Mapping[str, Any]) -> tuple[dict[str, An
             message=_("The record is too large."),
             details={"size": size, "limit": MAX_RECORD_BYTES},
         )
-    schema = register.schemas.get(version=register.current_schema).schema
-    problems = schema_problems(json.dumps(schema, sort_keys=True), data)
+    problems = schema_problems(_schema_json(register.pk, register.current_schema), data)
     if problems:
         raise ValidationError(
             code="schema_violation",

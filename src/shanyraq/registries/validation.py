@@ -64,6 +64,14 @@ def _message(error: SchemaError) -> str:
         return _("Must be at least %(n)s.") % {"n": limit}
     if kind == "maximum":
         return _("Must be at most %(n)s.") % {"n": limit}
+    if kind == "exclusiveMinimum":
+        return _("Must be more than %(n)s.") % {"n": limit}
+    if kind == "exclusiveMaximum":
+        return _("Must be less than %(n)s.") % {"n": limit}
+    if kind == "uniqueItems":
+        return _("The items must all differ.")
+    if kind == "oneOf":
+        return _("Give exactly one of the alternatives (an IIN or a BIN, not both).")
     if kind == "additionalProperties":
         return _("Unknown fields are not allowed.")
     return _("The value is not valid.")

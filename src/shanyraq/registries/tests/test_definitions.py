@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from jsonschema import Draft202012Validator
 
 from shanyraq.core.errors import ValidationError
 from shanyraq.core.national_id import make_bin, make_iin
 from shanyraq.events.models import Event
-from shanyraq.ledger_django import config
 from shanyraq.ledger_django.models import Entry
 from shanyraq.registries import generator, selectors, services
 from shanyraq.registries.definitions import register_definitions, registers_define_all
@@ -28,20 +24,6 @@ REGIONS = {
     "jetisu", "karaganda", "kostanay", "kyzylorda", "mangystau", "north_kazakhstan",
     "pavlodar", "turkistan", "ulytau", "west_kazakhstan", "astana", "almaty", "shymkent",
 }  # fmt: skip
-
-
-@pytest.fixture
-def ledger(settings, tmp_path: Path):
-    """A fresh log named ``registers`` with its own key and storage, and no witnesses."""
-    settings.LEDGER_KEY_DIR = tmp_path / "keys"
-    settings.LEDGER_STORAGE_DIR = tmp_path / "tiles"
-    settings.LEDGER_WITNESSES_FILE = tmp_path / "keys" / "witnesses.json"
-    settings.LEDGER_LOGS = ["registers"]
-    settings.LEDGER_ORIGIN_PREFIX = "test.example/ledger"
-    config.reset()
-    call_command("ledger", "keygen", stdout=io.StringIO())
-    yield config.get_log("registers")
-    config.reset()
 
 
 def definitions() -> dict[str, dict[str, Any]]:
@@ -305,7 +287,7 @@ def test_defining_is_idempotent_and_a_changed_schema_is_a_new_version(monkeypatc
 
 
 @pytest.mark.django_db
-def test_a_person_with_an_invalid_parent_iin_is_refused_and_nothing_is_written(ledger):
+def test_a_person_with_an_invalid_parent_iin_is_refused_and_nothing_is_written(ledger_log):
     registers_define_all()
     person = sample("population")
     valid = make_iin(date(1960, 1, 1), "F", serial=17)
@@ -325,7 +307,7 @@ def test_a_person_with_an_invalid_parent_iin_is_refused_and_nothing_is_written(l
 
 
 @pytest.mark.django_db
-def test_a_valid_generated_person_is_written_with_its_ledger_entry(ledger):
+def test_a_valid_generated_person_is_written_with_its_ledger_entry(ledger_log):
     registers_define_all()
     person = sample("population")
     version = services.record_create(

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections import Counter
 from datetime import date
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
 from shanyraq.core.national_id import EntityAttribute, validate_bin, validate_iin
-from shanyraq.ledger_django import config
 from shanyraq.ledger_django.models import Entry
 from shanyraq.registries import generator
 from shanyraq.registries.definitions import register_definitions
@@ -23,20 +19,6 @@ from shanyraq.registries.models import Record, RecordVersion
 from shanyraq.registries.validation import schema_problems
 
 KAZAKH_LETTERS = set("ӘәҒғҚқҢңӨөҰұҮүҺһІі")
-
-
-@pytest.fixture
-def ledger(settings, tmp_path: Path):
-    """A fresh log named ``registers`` with its own key and storage, and no witnesses."""
-    settings.LEDGER_KEY_DIR = tmp_path / "keys"
-    settings.LEDGER_STORAGE_DIR = tmp_path / "tiles"
-    settings.LEDGER_WITNESSES_FILE = tmp_path / "keys" / "witnesses.json"
-    settings.LEDGER_LOGS = ["registers"]
-    settings.LEDGER_ORIGIN_PREFIX = "test.example/ledger"
-    config.reset()
-    call_command("ledger", "keygen", stdout=io.StringIO())
-    yield config.get_log("registers")
-    config.reset()
 
 
 class Made:
@@ -287,7 +269,7 @@ def test_female_surnames(surname, expected):
 
 
 @pytest.mark.django_db
-def test_generate_writes_through_the_services_and_a_rerun_adds_nothing(ledger):
+def test_generate_writes_through_the_services_and_a_rerun_adds_nothing(ledger_log):
     expected = Counter(c for c, _ in generator.records(120, seed=4))
     counts = generator.generate(120, seed=4, batch=50)
     assert counts == {
@@ -311,7 +293,7 @@ def test_generate_writes_through_the_services_and_a_rerun_adds_nothing(ledger):
 
 
 @pytest.mark.django_db
-def test_a_larger_run_with_the_same_seed_adds_only_what_is_new(ledger):
+def test_a_larger_run_with_the_same_seed_adds_only_what_is_new(ledger_log):
     def keys(persons: int) -> set[tuple[str, str]]:
         return {
             (c, d.get("iin") or d.get("bin") or d["cadastral_number"])

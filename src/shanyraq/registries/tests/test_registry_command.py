@@ -7,32 +7,16 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from shanyraq.ledger_django import config
 from shanyraq.ledger_django import services as ledger_services
 from shanyraq.ledger_django.models import Entry
 from shanyraq.registries.models import Record, RecordVersion, Register, RegisterSchema
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def ledger(settings, tmp_path: Path):
-    """A fresh log named ``registers`` with its own key and storage, and no witnesses."""
-    settings.LEDGER_KEY_DIR = tmp_path / "keys"
-    settings.LEDGER_STORAGE_DIR = tmp_path / "tiles"
-    settings.LEDGER_WITNESSES_FILE = tmp_path / "keys" / "witnesses.json"
-    settings.LEDGER_LOGS = ["registers"]
-    settings.LEDGER_ORIGIN_PREFIX = "test.example/ledger"
-    config.reset()
-    call_command("ledger", "keygen", stdout=io.StringIO())
-    yield config.get_log("registers")
-    config.reset()
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -55,7 +39,7 @@ def test_define_creates_the_registers_once():
     assert RegisterSchema.objects.count() == 3
 
 
-def test_generate_writes_and_a_rerun_skips_everything(ledger):
+def test_generate_writes_and_a_rerun_skips_everything(ledger_log):
     status, output = run("generate", "--persons", "40", "--seed", "3")
     assert status == 0
     written = Record.objects.count()
@@ -77,7 +61,7 @@ def test_generate_writes_and_a_rerun_skips_everything(ledger):
         ("audit", "--log", "nonexistent"),
     ],
 )
-def test_bad_usage_exits_2_and_writes_nothing(ledger, args):
+def test_bad_usage_exits_2_and_writes_nothing(ledger_log, args):
     run("define")
     status, output = run(*args)
     assert status == 2
@@ -100,27 +84,27 @@ def test_a_missing_argument_exits_2_from_the_console():
     assert "--persons" in done.stderr
 
 
-def test_an_untouched_database_audits_clean(ledger):
+def test_an_untouched_database_audits_clean(ledger_log):
     run("generate", "--persons", "30", "--seed", "8")
-    outcome = ledger_services.log_integrate(ledger)
+    outcome = ledger_services.log_integrate(ledger_log)
     versions = RecordVersion.objects.count()
     assert outcome.published_size == versions
     status, output = run("audit")
     assert status == 0
     assert output.startswith(
-        f"audit of all registers against log registers ({versions} entries published): "
+        f"audit of all registers against log main ({versions} entries published): "
         f"{versions} versions, 0 findings, "
     )
     people = Record.objects.filter(register__code="population").count()
     assert run("audit", "--register", "population")[1].startswith(
-        f"audit of register population against log registers ({versions} entries published): "
+        f"audit of register population against log main ({versions} entries published): "
         f"{people} versions, 0 findings, "
     )
 
 
-def test_a_version_changed_behind_the_services_back_is_reported(ledger):
+def test_a_version_changed_behind_the_services_back_is_reported(ledger_log):
     run("generate", "--persons", "30", "--seed", "8")
-    ledger_services.log_integrate(ledger)
+    ledger_services.log_integrate(ledger_log)
     version = (
         RecordVersion.objects.filter(record__register__code="population")
         .select_related("record")
