@@ -21,7 +21,7 @@ from shanyraq.accounts.models import OFFICIAL_ROLES, Role
 from shanyraq.catalog import selectors as catalog
 from shanyraq.catalog import services as catalog_services
 from shanyraq.catalog.models import Agency, Service, ServiceVersion
-from shanyraq.core.errors import DomainError
+from shanyraq.core.errors import DomainError, NotFound
 
 from .forms import NewServiceForm, ServiceVersionForm
 
@@ -50,9 +50,10 @@ def _can_read_service(request: HttpRequest, service: Service) -> bool:
 
 
 def _service_or_404(request: HttpRequest, code: str) -> Service:
-    service = Service.objects.select_related("agency").filter(code=code).first()
-    if service is None:
-        raise Http404
+    try:
+        service = catalog.service_get(code)
+    except NotFound:
+        raise Http404 from None
     if not _can_read_service(request, service):
         raise PermissionDenied
     return service

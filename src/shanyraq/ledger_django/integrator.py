@@ -179,6 +179,8 @@ def _cosign(
             outcome.cosigned_by.append(witness.name)
             WitnessProgress.objects.filter(pk=progress.pk).update(size=size)
             break
+        else:  # the witness moved again between our two attempts: say so, never silently
+            outcome.witness_errors.append(f"{witness.name}: its size kept changing (409 twice)")
     return cosignatures
 
 
