@@ -35,6 +35,11 @@ def commit(salt: str, data: Mapping[str, Any]) -> str:
     return _digest(salt, dict(data))
 
 
+def commit_canonical(salt: str, canonical: bytes) -> str:
+    """The commitment to a whole version whose RFC 8785 bytes are already at hand."""
+    return base64.b64encode(hashlib.sha256(bytes.fromhex(salt) + canonical).digest()).decode()
+
+
 def field_commitments(salt: str, data: Mapping[str, Any]) -> dict[str, str]:
     """One commitment per top-level field."""
     return {name: _digest(salt, [name, value]) for name, value in data.items()}
