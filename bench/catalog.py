@@ -149,15 +149,27 @@ class _Tally:
 
 
 async def _client(
-    requests: list[bytes], offset: int, port: int, deadline: float, cap: int, tally: _Tally
+    requests: list[bytes],
+    offset: int,
+    port: int,
+    deadline: float,
+    cap: int,
+    tally: _Tally,
+    pace_s: float = 0.0,
 ) -> None:
+    """Send requests one after another; with ``pace_s``, start one every ``pace_s`` seconds
+    (when the previous answer came in time) instead of as fast as the server answers."""
     loop = asyncio.get_running_loop()
     connection: _Connection | None = None
     index = offset
     clock = time.perf_counter
+    next_send = clock() + pace_s * (offset % 97) / 97  # spread the clients' first sends
     while loop.time() < deadline and tally.requests < cap:
         request = requests[index % len(requests)]
         index += 1
+        if pace_s:
+            await asyncio.sleep(max(0.0, next_send - clock()))
+            next_send = max(next_send + pace_s, clock())
         started = clock()
         try:
             if connection is None or connection.closed:
@@ -191,6 +203,7 @@ async def _client_group(
     start_at: float,
     seconds: float,
     cap: int,
+    pace_s: float = 0.0,
 ) -> tuple[_Tally, float]:
     loop = asyncio.get_running_loop()
     # time.monotonic() is the same clock in every process, so all groups start together.
@@ -199,7 +212,7 @@ async def _client_group(
     began = time.perf_counter()
     tally = _Tally()
     tasks = [
-        asyncio.create_task(_client(requests, first + i, port, deadline, cap, tally))
+        asyncio.create_task(_client(requests, first + i, port, deadline, cap, tally, pace_s))
         for i in range(clients)
     ]
     _, pending = await asyncio.wait(tasks, timeout=seconds + GRACE_S)
@@ -219,18 +232,23 @@ def run_client_group(
     start_at: float,
     seconds: float,
     cap: int,
+    headers: str = "",
+    pace_s: float = 0.0,
 ) -> dict[str, Any]:
-    """Entry point of a client process: ``clients`` concurrent connections for ``seconds``."""
+    """Entry point of a client process: ``clients`` concurrent connections for ``seconds``.
+
+    ``headers`` are extra header lines (each ending in CRLF) sent with every request.
+    """
     requests = [
         (
-            f"GET {quote(path, safe='/?=&')} HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
-            "User-Agent: shanyraq-bench\r\nAccept: */*\r\n\r\n"
+            f"GET {quote(path, safe='/?=&%')} HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+            f"User-Agent: shanyraq-bench\r\nAccept: */*\r\n{headers}\r\n"
         ).encode("ascii")
         for path in paths
     ]
     cpu = time.process_time()
     tally, began = asyncio.run(
-        _client_group(requests, clients, first, port, start_at, seconds, cap)
+        _client_group(requests, clients, first, port, start_at, seconds, cap, pace_s)
     )
     return {
         "requests": tally.requests,
@@ -330,7 +348,15 @@ class LoadGenerator:
                 process.kill()
         self.pool.shutdown(wait=not failed, cancel_futures=True)
 
-    def run(self, paths: list[str], seconds: float, into: Result | None = None) -> Result:
+    def run(
+        self,
+        paths: list[str],
+        seconds: float,
+        into: Result | None = None,
+        *,
+        headers: str = "",
+        pace_s: float = 0.0,
+    ) -> Result:
         result = into if into is not None else Result()
         share, extra = divmod(self.clients, self.processes)
         start_at = time.monotonic() + 0.5
@@ -349,6 +375,8 @@ class LoadGenerator:
                     start_at,
                     seconds,
                     REQUEST_CAP // self.processes,
+                    headers,
+                    pace_s,
                 )
             )
             first += clients
@@ -426,9 +454,15 @@ def _manage(env: dict[str, str], *args: str) -> None:
 
 
 def _get(port: int, path: str) -> tuple[int, bytes]:
+    return _get_with(port, path, "")
+
+
+def _get_with(port: int, path: str, headers: str) -> tuple[int, bytes]:
+    """GET ``path`` with extra header lines (``Name: value`` each ending in CRLF)."""
+    extra = dict(line.split(": ", 1) for line in headers.split("\r\n") if line)
     connection = http.client.HTTPConnection(HOST, port, timeout=10)
     try:
-        connection.request("GET", quote(path, safe="/?=&"))
+        connection.request("GET", quote(path, safe="/?=&%"), headers=extra)
         response = connection.getresponse()
         return response.status, response.read()
     finally:

@@ -7,9 +7,10 @@
 On PostgreSQL, in a database of its own (created and dropped):
 
 1. **Load.** 1,000,000 synthetic people (quick: 3,000) from ``registries.generator`` are
-   written through ``registries.services.record_create``, 1,000 per transaction: each record
-   gets its version, its ledger entry (salted commitment, per-field commitments), its search
-   values and its domain event. In the same run the same rows are bulk-inserted
+   written through ``registries.services.records_create_many``, 1,000 per call (one
+   transaction): each record is validated against the register's schema and gets its version,
+   its ledger entry (salted commitment, per-field commitments), its search values and its
+   domain event. In the same run the same rows are bulk-inserted
    (``bulk_create``, 1,000 per transaction) into a scratch table shaped like ``Record`` plus
    the data (same unique indexes), with no versioning and no ledger. The two alternate in
    rounds, so both see the same database and machine state; ``ratio_vs_bulk_insert`` is the
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import gc
 import io
 import json
@@ -67,16 +69,21 @@ AUDIT_TARGET_S_PER_MILLION = 60.0
 BASIS = "bench: synthetic data"
 
 
+CLIENTS = 16
+
+
 @dataclass(frozen=True)
 class Mode:
     name: str
     persons: int
     rounds: int  # the load alternates bulk insert and services this many times
     lookups: int
+    http_warmup_s: float
+    http_round_s: float
 
 
-FULL = Mode("full", 1_000_000, 10, 5000)
-QUICK = Mode("quick", 3_000, 2, 500)
+FULL = Mode("full", 1_000_000, 10, 5000, 3.0, 15.0)
+QUICK = Mode("quick", 3_000, 2, 500, 1.0, 3.0)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -204,16 +211,16 @@ def bulk_insert(model: Any, register_id: int, rows: Sequence[dict[str, Any]]) ->
 
 
 def through_services(rows: Sequence[dict[str, Any]]) -> None:
-    from django.db import transaction
-
-    from shanyraq.registries.services import record_create
+    from shanyraq.registries.services import records_create_many
 
     for start in range(0, len(rows), BATCH):
-        with transaction.atomic():
-            for data in rows[start : start + BATCH]:
-                record_create(
-                    register="population", data=data, actor=None, agency=None, basis=BASIS
-                )
+        records_create_many(
+            register="population",
+            items=rows[start : start + BATCH],
+            actor=None,
+            agency=None,
+            basis=BASIS,
+        )
 
 
 def step_costs(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
@@ -251,14 +258,11 @@ def step_costs(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
 
 
 def count_queries(rows: Sequence[dict[str, Any]]) -> float:
-    from django.db import connection, transaction
+    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from shanyraq.registries.services import record_create
-
-    with CaptureQueriesContext(connection) as queries, transaction.atomic():
-        for data in rows:
-            record_create(register="population", data=data, actor=None, agency=None, basis=BASIS)
+    with CaptureQueriesContext(connection) as queries:
+        through_services(rows)
     return len(queries.captured_queries) / len(rows)
 
 
@@ -303,20 +307,24 @@ def bench_load(mode: Mode, rows: list[dict[str, Any]], extra: list[dict[str, Any
         "ratio_vs_bulk_insert": round(bulk_s / services_s, 4),
         "ratio_per_round": [round(r, 4) for r in ratios],
     }
-    figures["queries_per_record"] = round(count_queries(extra[:50]), 1)
+    figures["queries_per_record"] = round(count_queries(extra[:1000]), 3)
     figures["step_costs_us"] = step_costs(extra[:2000])
     figures["step_costs_us"]["service_call_us"] = round(services_s / n * 1e6, 1)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_database_size(current_database())")
         figures["database_bytes_per_record"] = round(cursor.fetchone()[0] / n)
     if PROFILE:
-        profiled("2,000 record_create calls", lambda: through_services(extra[50:2050]))
+        profiled("2 x 1,000 records", lambda: through_services(extra[1000:3000]))
     with connection.schema_editor() as editor:
         editor.delete_model(model)
     return figures
 
 
 # --- 2. lookup --------------------------------------------------------------------------------
+
+LOOKUP_ACTOR: dict[str, Any] = {}  # the official bench_lookup set up, for the HTTP lookups
+PURPOSE = "bench: checking an applicant's identity"
+LEGAL_BASIS = "Law on population migration, art. 1"
 
 
 def bench_lookup(mode: Mode, iins: Sequence[str]) -> dict[str, Any]:
@@ -342,8 +350,9 @@ def bench_lookup(mode: Mode, iins: Sequence[str]) -> dict[str, Any]:
         register=Register.objects.get(code="population"),
         role=Role.CLERK,
         fields=["iin", "last_name", "first_name", "middle_name", "birth_date", "sex"],
-        legal_basis="Law on population migration, art. 1",
+        legal_basis=LEGAL_BASIS,
     )
+    LOOKUP_ACTOR.update(clerk=clerk, agency=agency)
     rng = random.Random(5)
     chosen = [rng.choice(iins) for _ in range(mode.lookups + 100)]
 
@@ -353,8 +362,8 @@ def bench_lookup(mode: Mode, iins: Sequence[str]) -> dict[str, Any]:
             key=iin,
             actor=clerk,
             agency=agency,
-            purpose="bench: checking an applicant's identity",
-            basis="Law on population migration, art. 1",
+            purpose=PURPOSE,
+            basis=LEGAL_BASIS,
         )
         assert view.key == iin
 
@@ -404,6 +413,76 @@ def bench_orm_lookup(mode: Mode, iins: Sequence[str], why: str) -> dict[str, Any
         assert version.data["iin"] == iin
 
     return timed_lookups(chosen, read, f"direct ORM lookup, no access record ({why})")
+
+
+def bench_http_lookup(mode: Mode, iins: Sequence[str], database_url: str, var_dir: Path) -> dict:
+    """The same lookup through ``GET /api/v1/registries/population/records/{iin}`` under the
+    production server (gunicorn, as ``shanyraq serve`` runs it), 16 clients on loopback.
+
+    Two loads: as fast as the server answers (closed loop: each client sends its next request
+    when the previous answer arrives, so latency is mostly waiting in line), and paced at half
+    the throughput that found (each client starts a request at fixed intervals), the way a
+    server runs with room to spare. Every request is a real read: token, grant, purpose and
+    basis checked, the record read and an access record written.
+    """
+    import urllib.parse
+
+    import catalog as load  # the catalog benchmark's server and load generator
+    from shanyraq.access_log.models import AccessRecord
+    from shanyraq.accounts.services import token_create
+
+    clerk, agency = LOOKUP_ACTOR["clerk"], LOOKUP_ACTOR["agency"]
+    _token, secret = token_create(user=clerk, name="bench")
+    query = urllib.parse.urlencode(
+        {"agency": agency.code, "purpose": PURPOSE, "basis": LEGAL_BASIS}
+    )
+    rng = random.Random(11)
+    paths = [
+        f"/api/v1/registries/population/records/{rng.choice(iins)}?{query}" for _ in range(2000)
+    ]
+    headers = f"Authorization: Bearer {secret}\r\n"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(BENCH_DIR), str(PROJECT_DIR / "src"), os.environ.get("PYTHONPATH", "")]
+        ),
+        "DATABASE_URL": database_url,
+        "SHANYRAQ_VAR_DIR": str(var_dir),
+    }
+    env.pop("SHANYRAQ_ACCESS_LOG", None)
+    port = load._free_port()
+    before = AccessRecord.objects.count()
+    with load.production_server(env, port, var_dir / "server.log") as pgid:
+        status, body = load._get_with(port, paths[0], headers)
+        if status != 200 or json.loads(body)["key"] not in paths[0]:
+            raise RuntimeError(f"lookup over HTTP: {status} {body[:300]!r}")
+        if AccessRecord.objects.count() != before + 1:
+            raise RuntimeError("a lookup over HTTP did not write exactly one access record")
+        workers = len(load._group_pids(pgid)) - 1
+        generator = load.LoadGenerator(port, CLIENTS, 2, pgid, urlsplit(database_url).path[1:])
+        failed = True
+        try:
+            generator.run(paths, mode.http_warmup_s, headers=headers)
+            saturated = generator.run(paths, mode.http_round_s, headers=headers)
+            pace = CLIENTS / max(1.0, saturated.rps / 2)
+            paced = generator.run(paths, mode.http_round_s, headers=headers, pace_s=pace)
+            failed = False
+        finally:
+            generator.close(failed=failed)
+    errors = sum(r.errors + r.bad_status for r in (saturated, paced))
+    return {
+        "http_lookup_path": "GET /api/v1/registries/population/records/{iin} with a bearer "
+        f"token, {CLIENTS} clients, gunicorn {workers} sync workers",
+        "http_lookup_saturated_rps": round(saturated.rps, 1),
+        "http_lookup_saturated_p50_ms": round(saturated.percentile_ms(0.50), 2),
+        "http_lookup_saturated_p95_ms": round(saturated.percentile_ms(0.95), 2),
+        "http_lookup_paced_rps": round(paced.rps, 1),
+        "http_lookup_paced_p50_ms": round(paced.percentile_ms(0.50), 2),
+        "http_lookup_paced_p95_ms": round(paced.percentile_ms(0.95), 2),
+        "http_lookup_paced_p99_ms": round(paced.percentile_ms(0.99), 2),
+        "http_lookup_errors": errors,
+        "access_records_written": AccessRecord.objects.count() - before,
+    }
 
 
 # --- 3. audit ---------------------------------------------------------------------------------
@@ -459,7 +538,8 @@ def main() -> int:
     args = parser.parse_args()
     mode = QUICK if args.quick else FULL
     if args.persons:
-        mode = Mode(f"{mode.name}, {args.persons} persons", args.persons, mode.rounds, mode.lookups)
+        mode = dataclasses.replace(mode, name=f"{mode.name}, {args.persons} persons")
+        mode = dataclasses.replace(mode, persons=args.persons)
     PROFILE = args.profile
 
     def terminate(signum: int, frame: Any) -> None:
@@ -478,10 +558,10 @@ def main() -> int:
             from shanyraq.registries.definitions import registers_define_all
 
             registers_define_all()
-            say(f"making {mode.persons:,} people (+2,050 for the cost breakdown) ...")
+            say(f"making {mode.persons:,} people (+3,000 for the cost breakdown) ...")
             t0 = time.perf_counter()
             people = [
-                d for c, d in generator.records(mode.persons + 2050, seed=1) if c == "population"
+                d for c, d in generator.records(mode.persons + 3000, seed=1) if c == "population"
             ]
             rows, extra = people[: mode.persons], people[mode.persons :]
             summary["generate_s"] = round(time.perf_counter() - t0, 1)
@@ -504,6 +584,15 @@ def main() -> int:
                 f"   p50 {summary['lookup_p50_ms']} ms, p95 {summary['lookup_p95_ms']} ms, "
                 f"p99 {summary['lookup_p99_ms']} ms"
             )
+            say(f"   over HTTP: {CLIENTS} clients, as fast as answered, then paced at half that")
+            summary.update(bench_http_lookup(mode, iins, url, work / "var"))
+            say(
+                f"   saturated {summary['http_lookup_saturated_rps']} req/s, "
+                f"p95 {summary['http_lookup_saturated_p95_ms']} ms; paced "
+                f"{summary['http_lookup_paced_rps']} req/s, "
+                f"p95 {summary['http_lookup_paced_p95_ms']} ms; "
+                f"errors {summary['http_lookup_errors']}"
+            )
             say("3. integrate the ledger, then audit every version")
             summary.update(bench_audit())
             say(
@@ -518,6 +607,8 @@ def main() -> int:
     checks = {
         "ratio_vs_bulk_insert": summary["ratio_vs_bulk_insert"] >= RATIO_TARGET,
         "lookup_p95_ms": summary["lookup_p95_ms"] < LOOKUP_P95_TARGET_MS,
+        "http_lookup_paced_p95_ms": summary["http_lookup_paced_p95_ms"] < LOOKUP_P95_TARGET_MS
+        and summary["http_lookup_errors"] == 0,
         "audit_s": summary["audit_s"] < audit_target and summary["audit_findings"] == 0,
     }
     summary["targets_met"] = checks

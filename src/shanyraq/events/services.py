@@ -10,7 +10,7 @@ and one that failed is retried on the next pass: delivery is at least once, effe
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from .models import Event, HandledEvent
 
-__all__ = ["DispatchReport", "event_record", "events_dispatch", "subscribe"]
+__all__ = ["DispatchReport", "event_record", "events_dispatch", "events_record_many", "subscribe"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +45,18 @@ def handlers_for(event_type: str) -> Mapping[str, Handler]:
 
 def event_record(*, type: str, payload: Mapping[str, Any]) -> Event:
     """Record an event in the caller's transaction."""
+    return events_record_many(type=type, payloads=[payload])[0]
+
+
+def events_record_many(*, type: str, payloads: Sequence[Mapping[str, Any]]) -> list[Event]:
+    """Record events of one type in the caller's transaction, with one insert."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("events are recorded inside the transaction of their change")
-    return Event.objects.create(type=type, payload=dict(payload))
+    events = [Event(type=type, payload=dict(payload)) for payload in payloads]
+    if len(events) == 1:
+        events[0].save(force_insert=True)
+        return events
+    return Event.objects.bulk_create(events)
 
 
 @dataclass

@@ -15,7 +15,8 @@ from django.utils.translation import gettext_lazy as _
 class Entry(models.Model):
     """One ledger entry: canonical JSON bytes, and its index once sequenced."""
 
-    log = models.CharField(max_length=40, db_index=True)
+    # Queries by log are served by the unique (log, index) and the pending indexes below.
+    log = models.CharField(max_length=40)
     data = models.BinaryField()
     kind = models.CharField(max_length=60, help_text=_("The entry's type field."))
     leaf_hash = models.CharField(max_length=64, db_index=True)

@@ -15,8 +15,8 @@ The data is made household by household, so that it holds together the way real 
   directors and founders who exist and were adults by then.
 
 Everything follows from the seed: the same seed and size give the same records. ``generate``
-writes through ``record_create`` (a version and a ledger entry for each record) and skips keys
-already in the registers, so running it again adds nothing. IIN, BIN, document and cadastral
+writes through ``records_create_many`` (a version and a ledger entry for each record) and skips
+keys already in the registers, so running it again adds nothing. IIN, BIN, document and cadastral
 serials start from a block chosen by the seed, so different seeds rarely meet; should two
 records still claim the same key, the one already written stays and the other is skipped.
 """
@@ -33,12 +33,11 @@ from typing import Any, Final
 
 from django.db import transaction
 
-from shanyraq.core.errors import Conflict
 from shanyraq.core.national_id import EntityAttribute, EntityKind, Sex, make_bin, make_iin
 
 from .definitions import registers_define_all
 from .models import Record
-from .services import record_create
+from .services import records_create_many
 
 __all__ = ["AS_OF", "BASIS", "Synthesiser", "generate", "records"]
 
@@ -940,36 +939,34 @@ def records(persons: int, seed: int = 1) -> Iterator[Record_]:
 
 
 def _write(chunk: list[Record_], counts: dict[str, int], key_fields: dict[str, str]) -> None:
-    keys: dict[str, list[str]] = {}
+    by_register: dict[str, dict[str, dict[str, Any]]] = {}
     for code, data in chunk:
-        keys.setdefault(code, []).append(data[key_fields[code]])
-    existing = {
-        (code, key)
-        for code, register_keys in keys.items()
-        for key in Record.objects.filter(register__code=code, key__in=register_keys).values_list(
-            "key", flat=True
-        )
-    }
+        key = data[key_fields[code]]
+        fresh = by_register.setdefault(code, {})
+        if key in fresh:
+            counts["skipped"] += 1  # the synthesiser made the same key twice
+            continue
+        fresh[key] = data
     with transaction.atomic():
-        for code, data in chunk:
-            key = data[key_fields[code]]
-            if (code, key) in existing:
+        for code, fresh in by_register.items():
+            taken = Record.objects.filter(register__code=code, key__in=list(fresh)).values_list(
+                "key", flat=True
+            )
+            for key in taken:
+                del fresh[key]
                 counts["skipped"] += 1
-                continue
-            try:
-                record_create(register=code, data=data, actor=None, agency=None, basis=BASIS)
-            except Conflict:  # a key another seed already used
-                counts["skipped"] += 1
-                continue
-            existing.add((code, key))
-            counts[code] += 1
+            if fresh:
+                records_create_many(
+                    register=code, items=list(fresh.values()), actor=None, agency=None, basis=BASIS
+                )
+                counts[code] += len(fresh)
 
 
 def generate(persons: int, seed: int = 1, batch: int = 1000) -> dict[str, int]:
     """Write ``persons`` people with their homes and companies; return what was written.
 
-    Records go through ``record_create`` (each with its version and ledger entry), ``batch``
-    of them per transaction. Keys already in a register are skipped and counted as such.
+    Records go through ``records_create_many`` (each with its version and ledger entry),
+    ``batch`` of them per transaction. Keys already in a register are skipped and counted as such.
     """
     if persons < 0 or batch < 1:
         raise ValueError("persons must be >= 0 and batch >= 1")

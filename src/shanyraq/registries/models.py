@@ -60,7 +60,10 @@ class RegisterSchema(models.Model):
 
 
 class Record(models.Model):
-    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="records")
+    # Served by the unique (register, key) index, whose first column it is.
+    register = models.ForeignKey(
+        Register, on_delete=models.PROTECT, related_name="records", db_index=False
+    )
     key = models.CharField(max_length=80)
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     version = models.PositiveIntegerField(default=0)
@@ -86,18 +89,32 @@ class Operation(models.TextChoices):
 class RecordVersion(models.Model):
     """An immutable version of a record, with who, on what basis, and its ledger entry."""
 
-    record = models.ForeignKey(Record, on_delete=models.PROTECT, related_name="versions")
+    # Served by the unique (record, number) index, whose first column it is.
+    record = models.ForeignKey(
+        Record, on_delete=models.PROTECT, related_name="versions", db_index=False
+    )
     number = models.PositiveIntegerField()
     op = models.CharField(max_length=8, choices=Operation.choices)
     data = models.JSONField()
     schema_version = models.PositiveIntegerField()
     salt = models.CharField(max_length=64, help_text=_("Hex; opens the ledger commitment."))
     commitment = models.CharField(max_length=64)
+    # Loads by the system have neither: the partial indexes below skip them.
     actor = models.ForeignKey(
-        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "accounts.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     agency = models.ForeignKey(
-        "catalog.Agency", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "catalog.Agency",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     basis = models.CharField(max_length=300)
     reason = models.TextField(blank=True)
@@ -111,6 +128,18 @@ class RecordVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["record", "number"], name="record_version_unique")
         ]
+        indexes = [
+            models.Index(
+                fields=["actor"],
+                name="record_version_actor",
+                condition=models.Q(actor__isnull=False),
+            ),
+            models.Index(
+                fields=["agency"],
+                name="record_version_agency",
+                condition=models.Q(agency__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.record_id} v{self.number} {self.op}"
@@ -119,7 +148,10 @@ class RecordVersion(models.Model):
 class SearchValue(models.Model):
     """A searchable field value of a record's current version (kept by the services)."""
 
-    register = models.ForeignKey(Register, on_delete=models.CASCADE, related_name="+")
+    # Served by the (register, field, value) index, whose first column it is.
+    register = models.ForeignKey(
+        Register, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="search_values")
     field = models.CharField(max_length=60)
     value = models.CharField(max_length=200)

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import F, QuerySet
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
@@ -42,6 +41,8 @@ from .models import (
     RegisterSchema,
     SearchValue,
 )
+from .services import SUBJECT_FIELD
+from .subjects import subject_iins_at
 
 __all__ = [
     "HistoryView",
@@ -326,32 +327,9 @@ def _check_own_record(register: Register, record_data: Mapping[str, Any], actor:
 # --- Subjects: the people a record is about -----------------------------------------------
 
 
-def _values_at(value: Any, parts: Sequence[str]) -> Iterator[Any]:
-    if not parts:
-        yield value
-        return
-    head, rest = parts[0], parts[1:]
-    many = head.endswith("[]")
-    name = head[:-2] if many else head
-    if name:
-        if not isinstance(value, Mapping) or name not in value:
-            return
-        value = value[name]
-    if not many:
-        yield from _values_at(value, rest)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _values_at(item, rest)
-
-
 def subject_iins(register: Register, data: Mapping[str, Any]) -> list[str]:
     """The IINs found in ``data`` at the register's subject paths (``owners[].iin``), once each."""
-    found: dict[str, None] = {}
-    for path in register.subject_paths:
-        for value in _values_at(data, path.split(".")):
-            if isinstance(value, str) and value:
-                found.setdefault(value)
-    return list(found)
+    return subject_iins_at(register.subject_paths, data)
 
 
 def _last_data(version: RecordVersion) -> dict[str, Any]:
@@ -664,8 +642,8 @@ def records_of_person(person: User) -> list[OwnRecord]:
     """The live records ``person`` is a subject of: their population record, their property,
     the companies they direct or found. Reading one's own records is not recorded.
 
-    Registers keyed by the person's IIN are looked up by key; in the others the IIN is looked
-    for in the current versions' data and then confirmed at the subject paths.
+    Registers keyed by the person's IIN are looked up by key, the others through the index of
+    the IINs each record names (written with every version), confirmed at the subject paths.
     """
     iin = person.iin
     if not iin:
@@ -676,7 +654,8 @@ def records_of_person(person: User) -> list[OwnRecord]:
         if _is_person_register(register):
             candidates = current.filter(record__key=iin)
         else:
-            candidates = current.annotate(text=Cast("data", TextField())).filter(text__contains=iin)
+            naming = SearchValue.objects.filter(register=register, field=SUBJECT_FIELD, value=iin)
+            candidates = current.filter(record_id__in=naming.values("record_id"))
         for version in candidates.order_by("record__key")[:MAX_PAGE_SIZE]:
             record = version.record
             if _is_person_register(register) or iin in subject_iins(register, version.data):

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC
 from functools import lru_cache
 from typing import Any
@@ -31,23 +32,31 @@ from shanyraq.ledger_django import services as ledger
 
 from . import commitments
 from .models import Grant, Operation, Record, RecordVersion, Register, RegisterSchema, SearchValue
+from .subjects import subject_iins_at
 from .validation import schema_problems
 
 __all__ = [
+    "MAX_BATCH",
     "MAX_RECORD_BYTES",
+    "SUBJECT_FIELD",
     "actor_pseudonym",
     "record_create",
     "record_delete",
     "record_update",
+    "records_create_many",
     "register_define",
 ]
 
 MAX_RECORD_BYTES = 256 * 1024
+MAX_BATCH = 5000
+# The search field under which a record lists the IINs of the people it is about.
+SUBJECT_FIELD = "@subject"
 EVENT_TYPES = {
     Operation.CREATE: "registry.record_created",
     Operation.UPDATE: "registry.record_updated",
     Operation.DELETE: "registry.record_deleted",
 }
+LOADED_EVENT = "registry.records_loaded"
 MAX_BASIS = 300
 
 
@@ -137,22 +146,24 @@ def _check_write(actor: User | None, agency: Agency | None, register: Register) 
         )
 
 
-def _validate(register: Register, data: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+def _validate(register: Register, data: Mapping[str, Any]) -> tuple[dict[str, Any], str, bytes]:
+    """The record as a plain dict, its key and its RFC 8785 bytes, or a ``ValidationError``."""
     if not isinstance(data, Mapping):
         raise ValidationError(code="invalid_record", message=_("A record must be an object."))
+    clean = dict(data)
     try:
-        size = len(canonicalize(dict(data)))
+        canonical = canonicalize(clean)
     except (TypeError, ValueError):
         raise ValidationError(
             code="invalid_record", message=_("A record must be plain JSON.")
         ) from None
-    if size > MAX_RECORD_BYTES:
+    if len(canonical) > MAX_RECORD_BYTES:
         raise ValidationError(
             code="record_too_large",
             message=_("The record is too large."),
-            details={"size": size, "limit": MAX_RECORD_BYTES},
+            details={"size": len(canonical), "limit": MAX_RECORD_BYTES},
         )
-    problems = schema_problems(_schema_json(register.pk, register.current_schema), data)
+    problems = schema_problems(_schema_json(register.pk, register.current_schema), clean)
     if problems:
         raise ValidationError(
             code="schema_violation",
@@ -160,12 +171,12 @@ def _validate(register: Register, data: Mapping[str, Any]) -> tuple[dict[str, An
             field=problems[0]["field"],
             details={"problems": problems},
         )
-    key = data.get(register.key_field)
+    key = clean.get(register.key_field)
     if not isinstance(key, str) or not key:
         raise ValidationError(
             code="missing_key", message=_("The record's key is missing."), field=register.key_field
         )
-    return dict(data), key
+    return clean, key, canonical
 
 
 def _check_basis(basis: str) -> str:
@@ -181,69 +192,217 @@ def _check_basis(basis: str) -> str:
     return basis
 
 
-def _write_version(
+@dataclass(frozen=True)
+class _Change:
+    """A record whose header already carries the new version number, and that version's data."""
+
+    record: Record
+    op: Operation
+    data: dict[str, Any]
+    canonical: bytes
+
+
+def _search_values(
+    register: Register, record: Record, data: Mapping[str, Any]
+) -> list[SearchValue]:
+    values = [
+        SearchValue(register=register, record=record, field=name, value=str(data[name])[:200])
+        for name in register.search_fields
+        if data.get(name) not in (None, "")
+    ]
+    if register.key_field not in register.subject_paths:  # the key already finds the person
+        values.extend(
+            SearchValue(register=register, record=record, field=SUBJECT_FIELD, value=iin[:200])
+            for iin in subject_iins_at(register.subject_paths, data)
+        )
+    return values
+
+
+def _write_versions(
     *,
-    record: Record,
-    op: Operation,
-    data: dict[str, Any],
     register: Register,
+    changes: Sequence[_Change],
     actor: User | None,
     agency: Agency | None,
     basis: str,
     reason: str,
-) -> RecordVersion:
-    number = record.version + 1
-    salt = commitments.new_salt()
+    load: bool = False,
+) -> list[RecordVersion]:
+    """Write each change's version, ledger entry, search values and event, a few inserts in all.
+
+    A change is a domain event (a person registered, a property sold); a ``load`` is not: the
+    records existed before they reached the register, so it is told by one event listing them.
+    """
     now = timezone.now()
-    entry = ledger.ledger_append(
-        entry={
-            "v": 1,
-            "type": "registry.record",
-            "registry": register.code,
-            "record": str(record.public_id),
-            "version": number,
-            "op": str(op),
-            "commitment": commitments.commit(salt, data),
-            "fields": commitments.field_commitments(salt, data),
-            "actor": actor_pseudonym(actor),
-            "agency": agency.code if agency else "",
-            "basis": basis,
-            "time": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        }
+    time_text = now.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    actor_id = actor_pseudonym(actor)
+    agency_code = agency.code if agency else ""
+    salts = [commitments.new_salt() for _ in changes]
+    commits = [
+        commitments.commit_canonical(salt, change.canonical)
+        for salt, change in zip(salts, changes, strict=True)
+    ]
+    entries = ledger.ledger_append_many(
+        entries=[
+            {
+                "v": 1,
+                "type": "registry.record",
+                "registry": register.code,
+                "record": str(change.record.public_id),
+                "version": change.record.version,
+                "op": str(change.op),
+                "commitment": commitment,
+                "fields": commitments.field_commitments(salt, change.data),
+                "actor": actor_id,
+                "agency": agency_code,
+                "basis": basis,
+                "time": time_text,
+            }
+            for change, salt, commitment in zip(changes, salts, commits, strict=True)
+        ]
     )
-    version = RecordVersion.objects.create(
-        record=record,
-        number=number,
-        op=op,
-        data=data,
-        schema_version=register.current_schema,
-        salt=salt,
-        commitment=commitments.commit(salt, data),
+    versions = RecordVersion.objects.bulk_create(
+        RecordVersion(
+            record=change.record,
+            number=change.record.version,
+            op=change.op,
+            data=change.data,
+            schema_version=register.current_schema,
+            salt=salt,
+            commitment=commitment,
+            actor=actor,
+            agency=agency,
+            basis=basis,
+            reason=reason[:2000],
+            created_at=now,
+            ledger_entry=entry,
+        )
+        for change, salt, commitment, entry in zip(changes, salts, commits, entries, strict=True)
+    )
+    replaced = [c.record.pk for c in changes if c.op != Operation.CREATE]
+    if replaced:
+        SearchValue.objects.filter(record_id__in=replaced).delete()
+    SearchValue.objects.bulk_create(
+        value
+        for change in changes
+        if change.op != Operation.DELETE
+        for value in _search_values(register, change.record, change.data)
+    )
+    if load:
+        events.event_record(
+            type=LOADED_EVENT,
+            payload={
+                "register": register.code,
+                "records": [str(c.record.public_id) for c in changes],
+            },
+        )
+    else:
+        for change in changes:
+            events.event_record(
+                type=EVENT_TYPES[change.op],
+                payload={
+                    "register": register.code,
+                    "record": str(change.record.public_id),
+                    "version": change.record.version,
+                },
+            )
+    return versions
+
+
+def _indexed(index: int, exc: ValidationError, batch: bool) -> ValidationError:
+    """A record's error, saying which record of a batch it is about."""
+    if not batch:
+        return exc
+    field = f"{index}.{exc.field}" if exc.field else str(index)
+    return ValidationError(
+        code=exc.code, message=exc.message, field=field, details={**exc.details, "index": index}
+    )
+
+
+def _create(
+    *,
+    register: str,
+    items: Sequence[Mapping[str, Any]],
+    actor: User | None,
+    agency: Agency | None,
+    basis: str,
+    reason: str,
+    load: bool,
+) -> list[RecordVersion]:
+    reg = _register(register)
+    _check_write(actor, agency, reg)
+    basis = _check_basis(basis)
+    if len(items) > MAX_BATCH:
+        raise ValidationError(
+            code="batch_too_large",
+            message=_("Too many records in one request."),
+            details={"size": len(items), "limit": MAX_BATCH},
+        )
+    checked: list[tuple[dict[str, Any], str, bytes]] = []
+    for index, data in enumerate(items):
+        try:
+            checked.append(_validate(reg, data))
+        except ValidationError as exc:
+            raise _indexed(index, exc, load) from None
+    keys = [key for _data, key, _canonical in checked]
+    if len(set(keys)) != len(keys):
+        raise Conflict(
+            code="record_repeated",
+            message=_("The same key appears more than once."),
+            details={"keys": sorted({k for k in keys if keys.count(k) > 1})[:20]},
+        )
+    try:
+        with transaction.atomic():
+            records = Record.objects.bulk_create(
+                Record(register=reg, key=key, version=1) for key in keys
+            )
+    except IntegrityError:
+        taken = Record.objects.filter(register=reg, key__in=keys).values_list("key", flat=True)
+        raise Conflict(
+            code="record_exists",
+            message=_("A record with this key already exists."),
+            details={"keys": sorted(taken)[:20]} if load else {},
+        ) from None
+    return _write_versions(
+        register=reg,
+        changes=[
+            _Change(record, Operation.CREATE, data, canonical)
+            for record, (data, _key, canonical) in zip(records, checked, strict=True)
+        ],
         actor=actor,
         agency=agency,
         basis=basis,
-        reason=reason[:2000],
-        created_at=now,
-        ledger_entry=entry,
+        reason=reason,
+        load=load,
     )
-    updated = Record.objects.filter(pk=record.pk, version=record.version).update(
-        version=number, is_deleted=op == Operation.DELETE
+
+
+@transaction.atomic
+def records_create_many(
+    *,
+    register: str,
+    items: Sequence[Mapping[str, Any]],
+    actor: User | None,
+    agency: Agency | None,
+    basis: str,
+    reason: str = "",
+) -> list[RecordVersion]:
+    """Load many records into one register in one transaction: all of them, or none.
+
+    For bringing existing records into a register (a migration, an initial load): each record
+    is checked exactly as ``record_create`` checks it and gets its own version and ledger entry,
+    but the writes are batched (one insert per table) and the load is one event listing the
+    records, since loading a record is not something that happened to the person.
+    """
+    return _create(
+        register=register,
+        items=items,
+        actor=actor,
+        agency=agency,
+        basis=basis,
+        reason=reason,
+        load=True,
     )
-    if not updated:
-        raise Conflict(code="stale_version", message=_("The record was changed in the meantime."))
-    record.version, record.is_deleted = number, op == Operation.DELETE
-    SearchValue.objects.filter(record=record).delete()
-    if op != Operation.DELETE:
-        SearchValue.objects.bulk_create(
-            SearchValue(register=register, record=record, field=f, value=str(data[f])[:200])
-            for f in register.search_fields
-            if data.get(f) not in (None, "")
-        )
-    events.event_record(
-        type=EVENT_TYPES[Operation(op)],
-        payload={"register": register.code, "record": str(record.public_id), "version": number},
-    )
-    return version
 
 
 @transaction.atomic
@@ -256,27 +415,15 @@ def record_create(
     basis: str,
     reason: str = "",
 ) -> RecordVersion:
-    reg = _register(register)
-    _check_write(actor, agency, reg)
-    clean, key = _validate(reg, data)
-    basis = _check_basis(basis)
-    try:
-        with transaction.atomic():
-            record = Record.objects.create(register=reg, key=key)
-    except IntegrityError:
-        raise Conflict(
-            code="record_exists", message=_("A record with this key already exists.")
-        ) from None
-    return _write_version(
-        record=record,
-        op=Operation.CREATE,
-        data=clean,
-        register=reg,
+    return _create(
+        register=register,
+        items=[data],
         actor=actor,
         agency=agency,
         basis=basis,
         reason=reason,
-    )
+        load=False,
+    )[0]
 
 
 def _current(reg: Register, key: str, expected_version: int) -> Record:
@@ -294,6 +441,15 @@ def _current(reg: Register, key: str, expected_version: int) -> Record:
     return record
 
 
+def _advance(reg: Register, key: str, expected_version: int, *, deleting: bool) -> Record:
+    """Lock the record, check it is at ``expected_version`` and move its header one on."""
+    record = _current(reg, key, expected_version)
+    record.version += 1
+    record.is_deleted = deleting
+    record.save(update_fields=["version", "is_deleted", "updated_at"])
+    return record
+
+
 @transaction.atomic
 def record_update(
     *,
@@ -308,23 +464,21 @@ def record_update(
 ) -> RecordVersion:
     reg = _register(register)
     _check_write(actor, agency, reg)
-    clean, new_key = _validate(reg, data)
+    clean, new_key, canonical = _validate(reg, data)
     if new_key != key:
         raise ValidationError(
             code="key_changed", message=_("A record's key cannot change."), field=reg.key_field
         )
     basis = _check_basis(basis)
-    record = _current(reg, key, expected_version)
-    return _write_version(
-        record=record,
-        op=Operation.UPDATE,
-        data=clean,
+    record = _advance(reg, key, expected_version, deleting=False)
+    return _write_versions(
         register=reg,
+        changes=[_Change(record, Operation.UPDATE, clean, canonical)],
         actor=actor,
         agency=agency,
         basis=basis,
         reason=reason,
-    )
+    )[0]
 
 
 @transaction.atomic
@@ -342,14 +496,12 @@ def record_delete(
     reg = _register(register)
     _check_write(actor, agency, reg)
     basis = _check_basis(basis)
-    record = _current(reg, key, expected_version)
-    return _write_version(
-        record=record,
-        op=Operation.DELETE,
-        data={},
+    record = _advance(reg, key, expected_version, deleting=True)
+    return _write_versions(
         register=reg,
+        changes=[_Change(record, Operation.DELETE, {}, b"{}")],
         actor=actor,
         agency=agency,
         basis=basis,
         reason=reason,
-    )
+    )[0]
