@@ -47,6 +47,8 @@ class AccessRecord(models.Model):
             models.Index(
                 fields=["subject_iin", "-created_at", "-id"], name="access_subject_recent"
             ),
+            # The auditors' view of the whole log, newest first.
+            models.Index(fields=["-created_at", "-id"], name="access_recent"),
         ]
 
     def __str__(self) -> str:

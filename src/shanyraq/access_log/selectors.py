@@ -1,15 +1,38 @@
-"""Reading the data tracker: the accesses to one person's data, newest first."""
+"""Reading the data tracker.
+
+A person reads the accesses to their own data (``accesses_of``). Auditors read the accesses to
+everyone's data, narrowed by person, agency, official, register, purpose and dates
+(``accesses_search`` one page at a time, ``accesses_export`` for a file).
+"""
 
 from __future__ import annotations
 
+import datetime
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from .models import AccessRecord
 
-__all__ = ["AccessPage", "accesses_of"]
+__all__ = [
+    "AUDIT_PAGE_SIZE",
+    "MAX_EXPORT_ROWS",
+    "AccessFilter",
+    "AccessPage",
+    "accesses_export",
+    "accesses_of",
+    "accesses_search",
+]
 
 MAX_PAGE_SIZE = 100
+AUDIT_PAGE_SIZE = 25
+MAX_EXPORT_ROWS = 50_000
+PAGE_LINKS_EACH_SIDE = 4
 
 
 @dataclass(frozen=True)
@@ -45,3 +68,92 @@ def accesses_of(iin: str, *, page: int = 1, page_size: int = 20) -> AccessPage:
         records.select_related("agency").order_by("-created_at", "-id")[start : start + page_size]
     )
     return AccessPage(count=count, page=page, page_size=page_size, items=items)
+
+
+@dataclass(frozen=True)
+class AccessFilter:
+    """What an auditor narrows the data tracker to; an empty value does not narrow.
+
+    The values are taken as given (the IIN already checked, the dates in order): a filter that
+    matches nothing simply finds nothing.
+    """
+
+    subject_iin: str = ""
+    agency: str = ""  # the agency's code
+    official: str = ""  # the official's username; agency systems have none
+    register: str = ""
+    purpose: str = ""  # words somewhere in the stated purpose, in any letter case
+    date_from: datetime.date | None = None  # in the platform's time zone, included
+    date_to: datetime.date | None = None  # included
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _filtered(filters: AccessFilter) -> QuerySet[AccessRecord]:
+    records = AccessRecord.objects.all()
+    if filters.subject_iin:
+        records = records.filter(subject_iin=filters.subject_iin)
+    if filters.agency:
+        records = records.filter(agency__code=filters.agency)
+    if filters.official:
+        records = records.filter(actor__username=filters.official)
+    if filters.register:
+        records = records.filter(register=filters.register)
+    if filters.purpose:
+        # Case-insensitive for every alphabet on PostgreSQL, for Latin letters only on SQLite.
+        records = records.filter(purpose__icontains=filters.purpose)
+    # Whole days in the platform's time zone, compared as instants so an index can serve them.
+    if filters.date_from is not None:
+        records = records.filter(created_at__gte=_start_of(filters.date_from))
+    if filters.date_to is not None:
+        next_day = filters.date_to + datetime.timedelta(days=1)
+        records = records.filter(created_at__lt=_start_of(next_day))
+    return records.select_related("agency", "actor").order_by("-created_at", "-id")
+
+
+if TYPE_CHECKING:
+    _Paginator = Paginator[AccessRecord]
+else:
+    _Paginator = Paginator  # generic only to the type checker
+
+
+class _NearbyPages(_Paginator):
+    """Links only to the pages near the current one.
+
+    The whole platform's log runs to thousands of pages; a link to each would make the page
+    huge and the list of links useless to a screen reader. Previous and next cover the rest.
+    """
+
+    current = 1
+
+    def page(self, number: int | str) -> Page[AccessRecord]:
+        self.current = self.validate_number(number)
+        return super().page(self.current)
+
+    @property
+    def page_range(self) -> range:
+        first = max(1, self.current - PAGE_LINKS_EACH_SIDE)
+        last = min(self.num_pages, self.current + PAGE_LINKS_EACH_SIDE)
+        return range(first, last + 1)
+
+
+def accesses_search(
+    filters: AccessFilter, *, page: int | str | None = 1, page_size: int = AUDIT_PAGE_SIZE
+) -> Page[AccessRecord]:
+    """One page of the accesses ``filters`` match, newest first, with each record's agency and
+    official loaded (2 queries: the count and the page).
+
+    A page number that is not a number gives the first page, one past the end the last.
+    """
+    page_size = min(max(1, page_size), MAX_PAGE_SIZE)
+    return _NearbyPages(_filtered(filters), page_size).get_page(page)
+
+
+def accesses_export(
+    filters: AccessFilter, *, limit: int = MAX_EXPORT_ROWS
+) -> Iterator[AccessRecord]:
+    """The newest ``limit`` accesses ``filters`` match, newest first, read in chunks so that a
+    large export never sits in memory whole."""
+    return _filtered(filters)[: max(0, limit)].iterator(chunk_size=2000)

@@ -1,4 +1,4 @@
-"""Back-office forms: the service passport editor."""
+"""Back-office forms: the service passport editor and the auditors' filters of the data tracker."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from shanyraq.access_log.selectors import AccessFilter
+from shanyraq.core.national_id import InvalidIdentifier, validate_iin
 from shanyraq.core.text import LANGUAGES
 
 TEXT_FIELDS = {
@@ -147,3 +150,92 @@ class NewServiceForm(forms.Form):
     def __init__(self, *args: Any, agencies: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["agency"].choices = agencies  # type: ignore[attr-defined]
+
+
+class DateInput(forms.DateInput):
+    """The browser's own date picker; it sends the date as YYYY-MM-DD whatever the language."""
+
+    input_type = "date"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%d")
+
+
+DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y"]
+
+
+def _date_field(label: Any) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=False,
+        input_formats=DATE_FORMATS,
+        widget=DateInput(),
+        error_messages={"invalid": _("Enter a real date, for example 31.03.2026.")},
+    )
+
+
+class AccessAuditForm(forms.Form):
+    """The auditor's filters over the data tracker; every one may be left empty."""
+
+    iin = forms.CharField(
+        label=_("IIN of the person"),
+        required=False,
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"}
+        ),
+        error_messages={"max_length": _("An IIN has exactly 12 digits.")},
+    )
+    register = forms.ChoiceField(label=_("Register"), required=False)
+    agency = forms.ChoiceField(label=_("Agency"), required=False)
+    official = forms.CharField(
+        label=_("Official’s username"),
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    purpose = forms.CharField(label=_("Purpose contains"), required=False, max_length=300)
+    date_from = _date_field(pgettext_lazy("start of a date range", "From"))
+    date_to = _date_field(pgettext_lazy("end of a date range", "To"))
+
+    def __init__(
+        self,
+        *args: Any,
+        agencies: list[tuple[str, str]],
+        registers: list[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        every = [("", _("All"))]
+        self.fields["agency"].choices = every + agencies  # type: ignore[attr-defined]
+        self.fields["register"].choices = every + registers  # type: ignore[attr-defined]
+
+    def clean_iin(self) -> str:
+        value: str = self.cleaned_data["iin"].strip()
+        if value:
+            try:
+                validate_iin(value)
+            except InvalidIdentifier as error:
+                raise forms.ValidationError(str(error.message), code=error.code) from None
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error(
+                "date_to", _("The end date must be the same as or after the start date.")
+            )
+        return data
+
+    def filters(self) -> AccessFilter:
+        data = self.cleaned_data
+        return AccessFilter(
+            subject_iin=data["iin"],
+            agency=data["agency"],
+            official=data["official"].strip(),
+            register=data["register"],
+            purpose=data["purpose"].strip(),
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+        )

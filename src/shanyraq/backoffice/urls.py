@@ -17,4 +17,6 @@ urlpatterns = [
         name="version_publish",
     ),
     path("audit/", views.audit, name="audit"),
+    path("data-access/", views.access_audit, name="access_audit"),
+    path("data-access/export/", views.access_audit_export, name="access_audit_export"),
 ]

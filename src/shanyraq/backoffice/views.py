@@ -1,38 +1,46 @@
-"""Back-office pages for staff: the agency's services, the passport editor, the audit view."""
+"""Back-office pages for staff: the agency's services, the passport editor, the audit views."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from shanyraq.access_log import selectors as access_selectors
+from shanyraq.access_log.models import AccessRecord
 from shanyraq.accounts import selectors as account_selectors
 from shanyraq.accounts.models import OFFICIAL_ROLES, Role
 from shanyraq.catalog import selectors as catalog
 from shanyraq.catalog import services as catalog_services
 from shanyraq.catalog.models import Agency, Service, ServiceVersion
 from shanyraq.core.errors import DomainError, NotFound
+from shanyraq.registries import selectors as register_selectors
+from shanyraq.registries.selectors import RegisterLabels
 
-from .forms import NewServiceForm, ServiceVersionForm
+from .forms import AccessAuditForm, NewServiceForm, ServiceVersionForm
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def staff_required(view: View) -> View:
     """Signed-in staff only; others go to the staff sign-in, citizens get 403."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), reverse("portal:staff_login"))
         if not account_selectors.is_staff_member(request.user):
@@ -40,6 +48,19 @@ def staff_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return never_cache(wrapper)
+
+
+def auditor_required(view: View) -> View:
+    """Auditors and platform administrators only; other staff get 403, as with staff_required."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        user: Any = request.user
+        if not (user.is_auditor or user.is_superuser):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return staff_required(wrapper)
 
 
 def _can_read_service(request: HttpRequest, service: Service) -> bool:
@@ -256,12 +277,139 @@ def version_publish(request: HttpRequest, code: str, number: int) -> HttpRespons
     return redirect("backoffice:service_detail", code=code)
 
 
-@staff_required
+@auditor_required
 @require_GET
 def audit(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
-    if not (user.is_auditor or user.is_superuser):
-        raise PermissionDenied
     return render(
         request, "backoffice/audit.html", {"publications": catalog.recent_publications(200)}
     )
+
+
+# --- The data tracker, for auditors ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessRow:
+    """An access record with its register and fields named in the reader's language."""
+
+    access: AccessRecord
+    register: str
+    fields: list[str]
+
+
+def _access_rows(
+    accesses: Iterable[AccessRecord], labels: Mapping[str, RegisterLabels]
+) -> list[AccessRow]:
+    rows = []
+    for access in accesses:
+        register = labels.get(access.register)
+        if register is None:
+            rows.append(AccessRow(access, access.register, list(access.fields)))
+        else:
+            fields = [register.label(f) for f in register.ordered(access.fields)]
+            rows.append(AccessRow(access, str(register.name), fields))
+    return rows
+
+
+def _access_form(request: HttpRequest, labels: Mapping[str, RegisterLabels]) -> AccessAuditForm:
+    return AccessAuditForm(
+        request.GET,
+        agencies=[(a.code, str(a.short_name)) for a in catalog.agencies()],
+        registers=[(code, str(labels[code].name)) for code in sorted(labels)],
+    )
+
+
+def _access_page(
+    request: HttpRequest, form: AccessAuditForm, labels: Mapping[str, RegisterLabels]
+) -> HttpResponse:
+    """The filters and, when they are valid, one page of what they find."""
+    context: dict[str, Any] = {
+        "form": form,
+        "page": None,
+        "max_export": access_selectors.MAX_EXPORT_ROWS,
+    }
+    if not form.is_valid():
+        return render(request, "backoffice/access_audit.html", context, status=400)
+    page = access_selectors.accesses_search(form.filters(), page=request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context.update(page=page, rows=_access_rows(page, labels), query=query.urlencode())
+    return render(request, "backoffice/access_audit.html", context)
+
+
+@auditor_required
+@require_GET
+def access_audit(request: HttpRequest) -> HttpResponse:
+    labels = register_selectors.register_labels()
+    return _access_page(request, _access_form(request, labels), labels)
+
+
+CSV_COLUMNS = [
+    "created_at",
+    "agency",
+    "agency_name",
+    "official",
+    "actor_name",
+    "subject_iin",
+    "register",
+    "record",
+    "action",
+    "fields",
+    "purpose",
+    "legal_basis",
+    "case_ref",
+]
+
+
+class _Echo:
+    """A file that hands back what is written to it, so each CSV line can be streamed."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value: str) -> str:
+    """Text that a spreadsheet would run as a formula is kept as text (CSV injection)."""
+    return f"'{value}" if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
+
+
+def _csv_lines(accesses: Iterator[AccessRecord]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield "\ufeff"  # the byte-order mark that makes spreadsheets read the file as UTF-8
+    yield writer.writerow(CSV_COLUMNS)
+    for access in accesses:
+        yield writer.writerow(
+            [
+                timezone.localtime(access.created_at).isoformat(timespec="seconds"),
+                access.agency.code,
+                _cell(str(access.agency.name)),
+                _cell(access.actor.username) if access.actor else "",
+                _cell(access.actor_name),
+                access.subject_iin,
+                access.register,
+                str(access.record),
+                access.action,
+                " ".join(str(f) for f in access.fields),
+                _cell(access.purpose),
+                _cell(access.legal_basis),
+                _cell(access.case_ref),
+            ]
+        )
+
+
+@auditor_required
+@require_GET
+def access_audit_export(request: HttpRequest) -> HttpResponseBase:
+    """The accesses the page's filters find, newest first, as a CSV file of at most
+    ``MAX_EXPORT_ROWS`` rows; filters that are not valid get the page with their errors."""
+    labels = register_selectors.register_labels()
+    form = _access_form(request, labels)
+    if not form.is_valid():
+        return _access_page(request, form, labels)
+    accesses = access_selectors.accesses_export(
+        form.filters(), limit=access_selectors.MAX_EXPORT_ROWS
+    )
+    response = StreamingHttpResponse(_csv_lines(accesses), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="data-access-{stamp}.csv"'
+    return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -119,10 +119,146 @@ def my_records(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/my_data_records.html", {"records": records})
 
 
+# --- A record's fields on its extract ------------------------------------------------------
+#
+# Objects (an address, an identity document) and lists of objects (owners, founders,
+# encumbrances) are shown as nested lists of labelled fields rather than squeezed onto a line,
+# each field named by its ``x-title`` in the register's schema where the schema gives one.
+
+MAX_NESTING = 4
+Schema = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    """A field's value on an extract: text, an object's fields, or a list of objects."""
+
+    text: str = ""
+    fields: tuple[FieldRow, ...] = ()
+    entries: tuple[FieldValue, ...] = ()
+
+
 @dataclass(frozen=True)
 class FieldRow:
     label: str
-    value: str
+    value: FieldValue
+
+
+def _is_translated(value: Any) -> bool:
+    """A name given in the three languages, which is shown in the reader's language."""
+    return isinstance(value, Mapping) and bool(value) and set(value) <= set(LANGUAGES)
+
+
+def _pointer(root: Schema, ref: str) -> Any:
+    """The part of ``root`` a local reference (``#/$defs/address``) points at, if any."""
+    if not ref.startswith("#/"):
+        return None
+    node: Any = root
+    for part in ref[2:].split("/"):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part.replace("~1", "/").replace("~0", "~"))
+    return node
+
+
+def _resolved(root: Schema, node: Any, depth: int = 0) -> Schema:
+    """``node`` with what its ``$ref`` and its alternatives say about titles, properties, items
+    and enumerated values; the node's own keywords win (a title next to a ``$ref``).
+
+    What is required is taken from a reference or ``allOf`` only: an alternative's
+    ``required`` (an IIN or else a BIN) says nothing about the order of the fields.
+    """
+    if not isinstance(node, Mapping) or depth > 10:
+        return {}
+    parts: list[tuple[Schema, bool]] = []
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        parts.append((_resolved(root, _pointer(root, ref), depth + 1), True))
+    for keyword in ("allOf", "anyOf", "oneOf"):
+        alternatives = node.get(keyword)
+        if isinstance(alternatives, list):
+            parts.extend(
+                (_resolved(root, alt, depth + 1), keyword == "allOf") for alt in alternatives
+            )
+    merged: dict[str, Any] = dict(node)
+    properties: dict[str, Any] = {}
+    for part, whole in parts:
+        for key in ("x-title", "title", "format", "items", "enum", "required"):
+            if key in part and key not in merged and (whole or key != "required"):
+                merged[key] = part[key]
+        properties.update(part.get("properties") or {})
+    if isinstance(node.get("properties"), Mapping):
+        properties.update(node["properties"])
+    merged["properties"] = properties
+    return merged
+
+
+def _title(node: Schema) -> str:
+    for key in ("x-title", "title"):
+        value = node.get(key)
+        if isinstance(value, str) and value:
+            return value
+        if _is_translated(value):
+            return TranslatedText.from_value(value, partial=True).get()
+    return ""
+
+
+def _label(name: str, node: Schema) -> str:
+    """The schema's title; for an untitled identifier, what it is (an IIN, a BIN); otherwise
+    the key in words."""
+    if text := _title(node):
+        return text
+    if node.get("format") == "iin":
+        return _("IIN")
+    if node.get("format") == "bin":
+        return _("BIN")
+    return name.replace("_", " ").capitalize()
+
+
+def _enum_text(value: Any, node: Schema) -> str | None:
+    """An enumerated code made readable (``almaty_region``: "Almaty region"); the schemas give
+    no names for their codes, so the code itself is the best text there is."""
+    enum = node.get("enum")
+    if not isinstance(value, str) or not isinstance(enum, list) or value not in enum:
+        return None
+    text = value.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def _ordered(names: Iterable[str], node: Schema) -> list[str]:
+    """Required properties in the schema's order, then the others alphabetically (as for the
+    top-level fields: PostgreSQL's jsonb keeps no key order), then fields the schema lacks."""
+    properties = node.get("properties") or {}
+    required = [n for n in node.get("required") or [] if isinstance(n, str) and n in properties]
+    order = required + sorted(set(properties) - set(required))
+    position = {name: i for i, name in enumerate(order)}
+    return sorted(names, key=lambda name: (position.get(name, len(position)), name))
+
+
+def _field_value(value: Any, node: Any, root: Schema, depth: int = 1) -> FieldValue:
+    spec = _resolved(root, node)
+    nested = depth <= MAX_NESTING
+    if nested and isinstance(value, Mapping) and value and not _is_translated(value):
+        properties = spec.get("properties") or {}
+        return FieldValue(
+            fields=tuple(
+                FieldRow(
+                    _label(str(name), _resolved(root, properties.get(name))),
+                    _field_value(value[name], properties.get(name), root, depth + 1),
+                )
+                for name in _ordered(value, spec)
+            )
+        )
+    if isinstance(value, list) and value:
+        items = spec.get("items")
+        if nested and all(isinstance(v, Mapping) and not _is_translated(v) for v in value):
+            return FieldValue(entries=tuple(_field_value(v, items, root, depth) for v in value))
+        item_spec = _resolved(root, items)
+        texts = [_enum_text(v, item_spec) or _display(v) for v in value]
+        return FieldValue(text="; ".join(texts))
+    if isinstance(value, Mapping) and not value:
+        return FieldValue(text="—")
+    return FieldValue(text=_enum_text(value, spec) or _display(value))
 
 
 @never_cache
@@ -140,8 +276,10 @@ def record_extract(request: HttpRequest, register: str, key: str) -> HttpRespons
     except NotFound:
         return _error(request, 404, _("There is no such record."))
     labels = registers.register_labels([register])[register]
+    schema = labels.schema
+    properties = schema.get("properties") or {}
     rows = [
-        FieldRow(labels.label(name), _display(record.data[name]))
+        FieldRow(labels.label(name), _field_value(record.data[name], properties.get(name), schema))
         for name in labels.ordered(record.fields)
     ]
     current = history.versions[-1] if history.versions else None

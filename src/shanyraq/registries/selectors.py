@@ -170,6 +170,8 @@ class RegisterLabels:
     name: TranslatedText
     fields: dict[str, str] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    # The current JSON Schema: it names the fields inside objects and lists.
+    schema: Mapping[str, Any] = field(default_factory=dict)
 
     def label(self, name: str) -> str:
         return self.fields.get(name) or name.replace("_", " ").capitalize()
@@ -699,6 +701,7 @@ def register_labels(codes: Iterable[str] | None = None) -> dict[str, RegisterLab
             name=register.name,
             fields=fields,
             order=required + sorted(set(properties) - set(required)),
+            schema=schema,
         )
     return labels
 

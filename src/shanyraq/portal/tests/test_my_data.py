@@ -142,7 +142,9 @@ def test_extract_shows_the_record_its_history_and_how_to_verify(world, citizen):
     html = client.get(f"/account/records/population/{citizen.iin}/").content.decode()
     assert "Сәрсенова" in html
     assert "Surname" in html  # labels from the schema
-    assert "locality: Астана, street: Қабанбай батыр" in html
+    key, value = "govuk-summary-list__key", "govuk-summary-list__value"
+    assert f'<dt class="{key}">Locality</dt><dd class="{value}">Астана' in html  # nested, labelled
+    assert f'<dt class="{key}">Street</dt><dd class="{value}">Қабанбай батыр' in html
     assert "History of this record" in html
     assert "Initial load" in html
     assert "How to verify this record" in html
