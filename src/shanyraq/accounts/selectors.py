@@ -16,6 +16,7 @@ __all__ = [
     "is_agency_admin",
     "is_official",
     "is_staff_member",
+    "members_with_role",
     "memberships_of",
 ]
 
@@ -56,3 +57,12 @@ def is_staff_member(user: AnyUser) -> bool:
 def can_manage_agency(user: AnyUser, agency_id: int) -> bool:
     """Only an agency's own administrators edit its services (platform admins do not)."""
     return agency_id in agency_ids_for(user, {Role.ADMIN})
+
+
+def members_with_role(agency_id: int, role: str) -> list[User]:
+    """The active members of an agency holding ``role``, by username."""
+    return list(
+        User.objects.filter(
+            is_active=True, memberships__agency_id=agency_id, memberships__role=role
+        ).order_by("username")
+    )

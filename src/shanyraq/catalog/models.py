@@ -139,6 +139,10 @@ class ServiceVersion(models.Model):
     proactive = models.BooleanField(default=False)
     esign_required = models.BooleanField(default=False)
     form = models.JSONField(null=True, blank=True)
+    # How applications are handled (``casework.declarations``): the steps and who takes them,
+    # and the rules an automatic decision applies. Both None for services without applications.
+    process = models.JSONField(null=True, blank=True)
+    rules = models.JSONField(null=True, blank=True)
     search_text = models.TextField(blank=True, editable=False)
     created_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"

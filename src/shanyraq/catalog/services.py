@@ -72,6 +72,8 @@ class ServiceContent:
     proactive: bool = False
     esign_required: bool = False
     form: dict[str, Any] | None = None
+    process: dict[str, Any] | None = None
+    rules: dict[str, Any] | None = None
 
     @classmethod
     def from_version(cls, version: ServiceVersion) -> ServiceContent:
@@ -90,6 +92,8 @@ class ServiceContent:
             proactive=version.proactive,
             esign_required=version.esign_required,
             form=version.form,
+            process=version.process,
+            rules=version.rules,
         )
 
 
@@ -147,6 +151,7 @@ def _clean(content: ServiceContent) -> dict[str, Any]:
             raise _invalid("form", _("The application form definition is too large."))
     else:
         values["form"] = None
+    values["process"], values["rules"] = _clean_casework(content)
     category = Category.objects.filter(code=content.category).first()
     if category is None:
         raise _invalid("category", _("Choose a category from the list."))
@@ -293,6 +298,27 @@ def service_version_publish(*, actor: User | None, version: ServiceVersion) -> S
     return version
 
 
+def _clean_casework(content: ServiceContent) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The declared process and decision rules, checked by the engines that will run them."""
+    from shanyraq.casework.declarations import declaration_problems
+
+    if content.process is None and content.rules is None:
+        return None, None
+    if content.form is None or content.process is None:
+        raise _invalid("process", _("A service taking applications needs a form and a process."))
+    problems = declaration_problems(content.form, content.process, content.rules)
+    if problems:
+        raise ValidationError(
+            code="invalid_process",
+            message=_("The process or the decision rules are not valid."),
+            field="process",
+            details={"problems": problems},
+        )
+    if len(json.dumps([content.process, content.rules])) > 200_000:
+        raise _invalid("process", _("The process definition is too large."))
+    return dict(content.process), dict(content.rules) if content.rules is not None else None
+
+
 def catalog_changed() -> None:
     """Count a change to what citizens see, so that cached catalog pages are not served."""
     updated = CatalogState.objects.filter(pk=1).update(generation=F("generation") + 1)
@@ -303,6 +329,9 @@ def catalog_changed() -> None:
 def content_digest(version: ServiceVersion) -> str:
     """Base64 SHA-256 of the version's content as RFC 8785 JSON: anyone can recompute it."""
     content = asdict(ServiceContent.from_version(version))
+    for name in ("process", "rules"):  # versions published before services took applications
+        if content[name] is None:
+            del content[name]
     content["fee_kzt"] = str(Decimal(str(content["fee_kzt"])).quantize(Decimal("0.01")))
     return base64.b64encode(hashlib.sha256(canonicalize(content)).digest()).decode()
 
@@ -373,6 +402,8 @@ def catalog_import(
             proactive=bool(row.get("proactive")),
             esign_required=bool(row.get("esign_required")),
             form=row.get("form"),
+            process=row.get("process"),
+            rules=row.get("rules"),
         )
         agency = agency_by_code.get(row["agency"])
         if agency is None:

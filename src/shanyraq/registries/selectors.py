@@ -45,6 +45,7 @@ from .services import SUBJECT_FIELD
 from .subjects import subject_iins_at
 
 __all__ = [
+    "CaseRead",
     "HistoryView",
     "OwnRecord",
     "ProofBundle",
@@ -56,9 +57,11 @@ __all__ = [
     "acting_agency",
     "proof_bundle",
     "record_exists",
+    "record_exists_for_system",
     "record_history",
     "record_read",
     "records_of_person",
+    "records_read_for_case",
     "records_search",
     "register_labels",
     "subject_iins",
@@ -635,6 +638,79 @@ def version_with_proof(
         leaf_hash=entry.leaf_hash,
         proof=proof,
     )
+
+
+# --- For the platform's own casework ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseRead:
+    """A record read for a case: its key, version and data (restricted to ``fields``)."""
+
+    register: str
+    key: str
+    version: int
+    data: dict[str, Any]
+
+
+def record_exists_for_system(*, register: str, key: str) -> bool:
+    """Whether a key is taken in a register (live or deleted), for allocating new keys."""
+    return Record.objects.filter(register__code=register, key=key).exists()
+
+
+def records_read_for_case(
+    *,
+    agency: Agency,
+    reads: Iterable[tuple[str, str, Iterable[str] | None]],
+    purpose: str,
+    basis: str,
+    case_ref: str,
+    system_name: str,
+) -> dict[tuple[str, str], CaseRead | None]:
+    """Current live records an agency's system reads to handle an application, by
+    ``(register, key)``: None where there is no such live record.
+
+    The service version declares what it reads (``reads``: register, key, and the fields it
+    needs or None for all), so no grant is looked up; every record shown is recorded in the
+    data tracker as read by the agency's system, for ``purpose``. Runs in the caller's
+    transaction.
+    """
+    purpose, basis, case_ref = _check_purpose(purpose, basis, case_ref)
+    found: dict[tuple[str, str], CaseRead | None] = {}
+    logged: list[access_log.Read] = []
+    wanted = [(str(r), str(k), None if f is None else frozenset(f)) for r, k, f in reads]
+    registers = {r.code: r for r in Register.objects.filter(code__in={r for r, _k, _f in wanted})}
+    for code, key, fields in wanted:
+        register = registers.get(code)
+        version = None
+        if register is not None and key:
+            version = (
+                _versions(register)
+                .filter(record__key=key, number=F("record__version"), record__is_deleted=False)
+                .first()
+            )
+        if version is None or register is None:
+            found[(code, key)] = None
+            continue
+        data = {n: v for n, v in version.data.items() if fields is None or n in fields}
+        found[(code, key)] = CaseRead(code, key, version.number, data)
+        logged.append(
+            access_log.Read(
+                code, version.record.public_id, subject_iins(register, version.data), sorted(data)
+            )
+        )
+    if logged:
+        access_log.access_record(
+            actor=None,
+            actor_name=system_name,
+            agency=agency,
+            action=AccessAction.READ,
+            purpose=purpose,
+            legal_basis=basis,
+            case_ref=case_ref,
+            reads=logged,
+        )
+    return found
 
 
 # --- For the person the records are about -------------------------------------------------

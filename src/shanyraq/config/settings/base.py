@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "shanyraq.events",
     "shanyraq.registries",
     "shanyraq.access_log",
+    "shanyraq.notifications",
+    "shanyraq.casework",
     "shanyraq.api",
     "shanyraq.portal",
     "shanyraq.backoffice",
