@@ -3,6 +3,7 @@
 ``shanyraq demo``           migrate an SQLite database under var/, load the demo data, serve it
 ``shanyraq serve``          run the production WSGI server (gunicorn, sync workers)
 ``shanyraq witness ...``    run an independent witness (see ``shanyraq witness --help``)
+``shanyraq worker``         run background work: events, automatic casework, notifications
 ``shanyraq manage ARGS``    any Django management command
 ``shanyraq COMMAND ARGS``   shorthand for a Shanyraq management command (``token``, ...)
 """
@@ -118,6 +119,7 @@ def _demo(rest: list[str]) -> None:
         processes.append(
             subprocess.Popen([*me, "ledger", "integrate", "--loop", "--interval", "1"])  # noqa: S603
         )
+        processes.append(subprocess.Popen([*me, "worker"]))  # noqa: S603
         processes.append(
             subprocess.Popen(_gunicorn_args(f"127.0.0.1:{port}", workers=2, threads=4))  # noqa: S603
         )
