@@ -1,24 +1,68 @@
 """Demo registers: the three register definitions, a synthetic population, the demo citizens'
-own records, and what each demo agency may read.
+own records and their households, and what each demo agency may read.
 
-Idempotent like the rest of the demo data: existing records and grants are left alone.
+The demo citizens' households make every path of the demo services reachable: Aigerim has a
+daughter born six weeks before the demo was loaded (the childbirth benefit is granted), Daulet
+a son born in 2019 (refused: not a newborn) and a flat he can sell, to Aigerim for instance;
+both have a registered address (a sole proprietorship is registered there).
+
+Idempotent like the rest of the demo data: existing records and grants are left alone, and a
+citizen's household is written only with the citizen's own record.
 """
 
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from shanyraq.catalog.models import Agency
+from shanyraq.core.national_id import Sex, make_iin, validate_iin
 from shanyraq.registries import services as register_services
 from shanyraq.registries.definitions import registers_define_all
 from shanyraq.registries.generator import generate
 from shanyraq.registries.models import Grant, Record, Register
 
+if TYPE_CHECKING:
+    from .demo import DemoAccount
+
 DEMO_PERSONS = 2000
 BASIS = "demo: records of the demo citizens"
+ASTANA = {"country": "KAZ", "region": "astana", "locality": "Астана"}
+NEWBORN_AGE_DAYS = 45
+FLAT_FOR_SALE = "21:001:015:042:1/57"
+"""Daulet's flat. The generator numbers cadastral districts from 100, so 001 is never taken."""
+
+Home = tuple[dict[str, str], str]  # a registered address, and the day it was registered
+
+# Where each demo citizen is registered, and since when.
+HOMES: dict[str, Home] = {
+    "citizen.aigerim": (
+        {
+            "region": "astana",
+            "locality": "Астана",
+            "street": "Сығанақ көшесі",
+            "building": "29",
+            "flat": "112",
+        },
+        "2018-09-03",
+    ),
+    "citizen.daulet": (
+        {
+            "region": "astana",
+            "locality": "Астана",
+            "street": "Бауыржан Момышұлы даңғылы",
+            "building": "12",
+            "flat": "34",
+        },
+        "2012-04-10",
+    ),
+}
+
+DemoRecord = tuple[str, dict[str, Any]]  # (register code, record data)
 
 # agency code -> register -> role -> (readable fields, may write, legal basis)
 GRANTS: dict[str, dict[str, dict[str, tuple[list[str], bool, str]]]] = {
@@ -113,9 +157,15 @@ def grants_ensure() -> int:
 
 
 def _citizen_record(
-    iin: str, last: str, first: str, middle: str, born: datetime.date, sex: str
+    iin: str,
+    last: str,
+    first: str,
+    middle: str | None,
+    born: datetime.date,
+    sex: str,
+    home: Home | None = None,
 ) -> dict[str, Any]:
-    return {
+    record: dict[str, Any] = {
         "iin": iin,
         "last_name": last,
         "first_name": first,
@@ -125,40 +175,140 @@ def _citizen_record(
         "citizenship": "KAZ",
         "marital_status": "single",
     }
+    if home is not None:
+        record["registered_address"] = dict(home[0])
+        record["registered_since"] = home[1]
+    return record
+
+
+def _child(
+    parent_iin: str,
+    relation: str,
+    home: Home,
+    *,
+    names: tuple[str, str, str | None],
+    born: datetime.date,
+    sex: Sex,
+    serial: int,
+) -> DemoRecord:
+    """A child born in Astana who lives with the parent, registered there since birth."""
+    last, first, middle = names
+    iin = make_iin(born, sex, serial=serial)
+    record = _citizen_record(iin, last, first, middle, born, sex, (home[0], born.isoformat()))
+    record["birth_place"] = dict(ASTANA)
+    record["parents"] = [{"iin": parent_iin, "relation": relation}]
+    return "population", record
+
+
+def _aigerim_household(iin: str, home: Home, today: datetime.date) -> list[DemoRecord]:
+    born = today - datetime.timedelta(days=NEWBORN_AGE_DAYS)
+    return [
+        _child(
+            iin,
+            "mother",
+            home,
+            names=("Нұрланова", "Әмина", None),
+            born=born,
+            sex="F",
+            serial=1201,
+        )
+    ]
+
+
+def _daulet_household(iin: str, home: Home, today: datetime.date) -> list[DemoRecord]:
+    son = _child(
+        iin,
+        "father",
+        home,
+        names=("Жұмабеков", "Нұрсұлтан", "Дәулетұлы"),
+        born=datetime.date(2019, 6, 10),
+        sex="M",
+        serial=1202,
+    )
+    flat = {
+        "cadastral_number": FLAT_FOR_SALE,
+        "kind": "flat",
+        "address": {
+            "region": "astana",
+            "locality": "Астана",
+            "street": "Кенесары көшесі",
+            "building": "40",
+            "flat": "57",
+        },
+        "area_m2": 64.5,
+        "purpose": "residential",
+        "rooms": 2,
+        "floor": 5,
+        "floors": 9,
+        "year_built": 2011,
+        "owners": [
+            {
+                "iin": iin,
+                "share": "1/1",
+                "acquisition_basis": "purchase",
+                "acquired_on": "2016-08-19",
+                "document": "Сатып алу-сату шарты № 2-1187",
+            }
+        ],
+    }
+    return [son, ("real_estate", flat)]
+
+
+# What else the registers hold about a demo citizen: (their IIN, their home, today) -> records.
+HOUSEHOLDS: dict[str, Callable[[str, Home, datetime.date], list[DemoRecord]]] = {
+    "citizen.aigerim": _aigerim_household,
+    "citizen.daulet": _daulet_household,
+}
+
+
+def _key(register: str, data: dict[str, Any]) -> str:
+    return str(data["cadastral_number" if register == "real_estate" else "iin"])
 
 
 @transaction.atomic
-def demo_citizens_ensure(citizens: list[Any]) -> int:
-    """Population records for the demo citizens (who sign in with these IINs)."""
+def demo_citizens_ensure(citizens: Sequence[DemoAccount]) -> int:
+    """Population records for the demo citizens (who sign in with these IINs), each written
+    with the citizen's household; returns how many citizens were written."""
     written = 0
+    today = timezone.localdate()
     for account in citizens:
         if (
             not account.iin
             or Record.objects.filter(register__code="population", key=account.iin).exists()
         ):
             continue
-        from shanyraq.core.national_id import validate_iin
-
         parsed = validate_iin(account.iin)
-        register_services.record_create(
-            register="population",
-            data=_citizen_record(
-                account.iin,
-                account.last_name,
-                account.first_name,
-                account.middle_name,
-                parsed.birth_date,
-                parsed.sex,
-            ),
-            actor=None,
-            agency=None,
-            basis=BASIS,
-        )
+        home = HOMES.get(account.username)
+        records: list[DemoRecord] = [
+            (
+                "population",
+                _citizen_record(
+                    account.iin,
+                    account.last_name,
+                    account.first_name,
+                    account.middle_name,
+                    parsed.birth_date,
+                    parsed.sex,
+                    home,
+                ),
+            )
+        ]
+        household = HOUSEHOLDS.get(account.username)
+        if household is not None and home is not None:
+            records += household(account.iin, home, today)
+        for register, data in records:
+            if Record.objects.filter(register__code=register, key=_key(register, data)).exists():
+                continue
+            register_services.record_create(
+                register=register, data=data, actor=None, agency=None, basis=BASIS
+            )
         written += 1
     return written
 
 
-def demo_registers_load(citizens: list[Any], persons: int = DEMO_PERSONS) -> dict[str, int]:
+def demo_registers_load(
+    citizens: Sequence[DemoAccount], persons: int = DEMO_PERSONS
+) -> dict[str, int]:
     registers_define_all()
     counts = generate(persons=persons, seed=2026)
     counts["demo_citizens"] = demo_citizens_ensure(citizens)
