@@ -600,6 +600,8 @@ def main(argv: list[str] | None = None) -> int:
                 "SHANYRAQ_VAR_DIR": str(var_dir),
                 "SECURE_SSL_REDIRECT": "false",
                 "LOG_LEVEL": "WARNING",
+                "SMS_GATEWAY": "shanyraq.notifications.sms.FakeSmsGateway",
+                "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
             }
             env.pop("SHANYRAQ_ACCESS_LOG", None)
             if args.workers:

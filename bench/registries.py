@@ -136,6 +136,9 @@ def configure(database_url: str, var_dir: Path) -> None:
             "LEDGER_KEY_DIR": str(var_dir / "keys"),
             "LEDGER_STORAGE_DIR": str(var_dir / "ledger"),
             "LEDGER_WITNESSES_FILE": str(var_dir / "keys" / "witnesses.json"),
+            # Loopback only: messages to citizens go to the fake gateway's file.
+            "SMS_GATEWAY": "shanyraq.notifications.sms.FakeSmsGateway",
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         }
     )
     (var_dir / "static").mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,11 @@ double it converts to and must convert exactly: ``2**53 + 1`` raises ``ValueErro
 silently becoming ``9007199254740992``. NaN and the infinities have no JSON form and raise too,
 as do strings with unpaired surrogates (RFC 7493, I-JSON).
 
+Most values hashed here (register data, ledger entries) are plain: strings, small integers,
+nested objects whose member names sit below U+D800. For those the standard library's C encoder
+with sorted keys already writes the canonical bytes, so ``canonicalize`` first checks whether a
+value is plain (see ``_plain``) and only writes everything else itself.
+
 This module imports nothing from Django, so it can be used anywhere.
 """
 
@@ -18,7 +23,7 @@ from __future__ import annotations
 import json
 import json.encoder
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 __all__ = ["canonicalize", "is_canonical", "loads_canonical"]
@@ -27,6 +32,89 @@ __all__ = ["canonicalize", "is_canonical", "loads_canonical"]
 # asks for: \b \t \n \f \r \" \\ and \u00xx (lower case) for the other control characters,
 # nothing else. It lets unpaired surrogates through; the final UTF-8 encoding rejects them.
 _string: Final[Callable[[str], str]] = json.encoder.encode_basestring
+
+
+# Integers up to this magnitude convert to a double exactly, and Python writes them as
+# ECMAScript does.
+_EXACT_INT: Final = 2**53
+
+# Beyond this nesting the general writer decides (it raises RecursionError for a cycle).
+_PLAIN_DEPTH: Final = 32
+
+
+def _plain(value: Any, depth: int) -> bool:
+    """True when the C encoder's output for ``value`` is its canonical form.
+
+    The two agree on exactly these values:
+
+    * dict with str member names, list, tuple, str, bool, None: both write strings with the
+      same escaping function and the literals the same way (``bool`` is checked before ``int``
+      by its exact type). Subclasses are left to the general writer.
+    * int within +-2**53: both write the decimal digits.
+    * float that is not integral, with 1e-4 <= |value| < 1e16: both use the shortest
+      round-trip digits, and in this range ``repr`` and ECMAScript both choose the plain
+      decimal layout (``repr`` switches to exponents below 1e-4 and from 1e16 on, ECMAScript
+      below 1e-6 and from 1e21 on). Integral floats differ (``1.0`` against ``1``), and NaN and
+      the infinities fall outside the range.
+    * member names below U+D800: sorting by code point (the encoder) and by UTF-16 code unit
+      (RFC 8785) only disagree once a name holds U+E000..U+FFFF or a character beyond the BMP,
+      and a surrogate must fail as it does in the general writer.
+
+    Unpaired surrogates in string values need no check: the final UTF-8 encoding rejects them
+    on either path.
+    """
+    kind = type(value)
+    if kind is dict:
+        for name in value:
+            if type(name) is not str or (not name.isascii() and max(name) >= "\ud800"):
+                return False
+        items = value.values()
+    elif kind is list or kind is tuple:
+        items = value
+    else:
+        items = (value,)
+    for item in items:
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is dict or kind is list or kind is tuple:
+            if depth >= _PLAIN_DEPTH or not _plain(item, depth + 1):
+                return False
+        elif kind is int:
+            if not -_EXACT_INT <= item <= _EXACT_INT:
+                return False
+        elif kind is float:
+            if not (1e-4 <= abs(item) < 1e16 and not item.is_integer()):
+                return False
+        else:
+            return False
+    return True
+
+
+def _plain_encoder() -> Callable[[Any, int], Sequence[str]]:
+    # Calling the C encoder directly saves building it on every call, which is a good part of
+    # the cost for a small value; without it, the public encoder gives the same text.
+    encoder = json.JSONEncoder(
+        ensure_ascii=False,
+        check_circular=False,
+        allow_nan=False,
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is not None:
+        try:
+            one_shot: Callable[[Any, int], Sequence[str]] = make(
+                None, encoder.default, _string, None, ":", ",", True, False, False
+            )
+        except TypeError:
+            pass
+        else:
+            return one_shot
+    return lambda value, _level: (encoder.encode(value),)
+
+
+_encode_plain: Final = _plain_encoder()
 
 
 def _number(value: float) -> str:
@@ -133,10 +221,21 @@ def canonicalize(value: Any) -> bytes:
     Raises ``ValueError`` for numbers and strings that JSON cannot carry exactly and
     ``TypeError`` for values that are not JSON at all.
     """
+    if _plain(value, 0):
+        return _utf8(_encode_plain(value, 0))
+    return _canonicalize_general(value)
+
+
+def _canonicalize_general(value: Any) -> bytes:
+    """``canonicalize`` for any value, written piece by piece; the reference for the fast path."""
     out: list[str] = []
     _write(value, out)
+    return _utf8(out)
+
+
+def _utf8(pieces: Iterable[str]) -> bytes:
     try:
-        return "".join(out).encode("utf-8")
+        return "".join(pieces).encode("utf-8")
     except UnicodeEncodeError:
         # Python str holds code points, so any surrogate in one is unpaired.
         raise ValueError("a string contains an unpaired surrogate") from None

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shanyraq.core.canonical_json import canonicalize, is_canonical, loads_canonical
+from shanyraq.core.canonical_json import (
+    _canonicalize_general,
+    _plain,
+    _plain_encoder,
+    canonicalize,
+    is_canonical,
+    loads_canonical,
+)
 
 
 def from_hex(ieee754: str) -> float:
@@ -280,3 +287,188 @@ def test_numbers_read_back_exactly_and_are_shortest(value: float) -> None:
     digits = text.lstrip("-").split("e")[0].replace(".", "").strip("0")
     shortest = repr(abs(value)).split("e")[0].replace(".", "").strip("0")
     assert len(digits) == len(shortest)
+
+
+# -- the fast path for plain values --------------------------------------------------------------
+
+# Characters where escaping, UTF-8 and the two sort orders are decided.
+tricky_characters = st.sampled_from(
+    [
+        "\x00", "\x08", "\x1f", "\x7f", '"', "\\", "/", "\u2028", "\u20ac", "\ud7ff",
+        "\ud800", "\udbff", "\udc00", "\udfff", "\ue000", "\ufb33", "\uffff",
+        "\U00010000", "\U0001f600", "\U0010ffff",
+    ]
+)  # fmt: skip
+tricky_text = st.text(st.characters() | tricky_characters, max_size=8)
+names = tricky_text | st.sampled_from(["", "a", "b", "ab", "iin", "\ue000", "\U0001f600"])
+boundary_floats = st.sampled_from(
+    [
+        0.0, -0.0, 1.0, -1.0, 0.5, 1e-4, -1e-4, math.nextafter(1e-4, 0), 1.5e-4, 1e-5, 1e-7,
+        0.1, 2.0**52 - 0.5, 2.0**52, 2.0**53, 1e16, math.nextafter(1e16, 0), 1e21, 1e22,
+        123.456, 5e-324, math.nan, math.inf, -math.inf,
+    ]
+)  # fmt: skip
+boundary_ints = st.sampled_from(
+    [0, 1, -1, 2**53 - 1, 2**53, 2**53 + 1, -(2**53), -(2**53) - 1, 2**63, 10**400]
+)
+any_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | boundary_ints
+    | st.floats()
+    | boundary_floats
+    | tricky_text,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.lists(children, max_size=4).map(tuple)
+        | st.dictionaries(names, children, max_size=4)
+        | st.dictionaries(names | st.integers(0, 3) | st.none(), children, max_size=2)
+    ),
+    max_leaves=25,
+)
+
+plain_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(1e-4, 1e15).filter(lambda x: not x.is_integer()).map(lambda x: -x)
+    | st.floats(1e-4, 1e15).filter(lambda x: not x.is_integer())
+    | tricky_text,
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.lists(children, max_size=3).map(tuple)
+        | st.dictionaries(st.text(st.characters(max_codepoint=0xD7FF)), children, max_size=6)
+    ),
+    max_leaves=30,
+)
+
+
+def nested(depth: int) -> list[Any]:
+    value: list[Any] = ["deep", {"k": 1.5}]
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def outcome(encode: Any, value: Any) -> tuple[str, Any]:
+    try:
+        return "bytes", encode(value)
+    except (TypeError, ValueError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+@given(any_json | plain_json)
+def test_fast_path_agrees_with_the_general_writer(value: Any) -> None:
+    assert outcome(canonicalize, value) == outcome(_canonicalize_general, value)
+
+
+@given(plain_json)
+def test_plain_values_are_what_the_standard_encoder_writes(value: Any) -> None:
+    assert _plain(value, 0) is True
+    standard = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    try:
+        expected = standard.encode("utf-8")
+    except UnicodeEncodeError:
+        with pytest.raises(ValueError, match="unpaired surrogate"):
+            canonicalize(value)
+    else:
+        assert canonicalize(value) == expected
+
+
+def test_a_register_record_takes_the_fast_path() -> None:
+    record = {
+        "iin": "870715402505",
+        "last_name": "Соколова",
+        "birth_place": {"country": "KAZ", "locality": "Сергеевка"},
+        "registered_address": {"street": "Мектеп көшесі", "building": "64"},
+        "parents": [],
+        "spouse_iin": None,
+        "share": 0.25,
+        "rooms": 3,
+        "mortgaged": False,
+    }
+
+    assert _plain(record, 0) is True
+    assert canonicalize(record) == _canonicalize_general(record)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"\ue000": 1, "\U0001f600": 2},  # code point order differs from UTF-16 order
+        {"a": {"\ufb33": 1, "\U00010000": 2}},
+        {"\ud800": 1},
+        {"ok": 1, 2: "not a name"},
+        {True: 1},
+        {"n": 2**53 + 1},
+        {"n": 1.0},
+        {"n": 1e16 + 2},
+        {"n": 9.5e-5},
+        {"n": math.nan},
+        {"n": Decimal("1.5")},
+        nested(20),
+        nested(40),  # deeper than the fast path goes
+        {"a": nested(200)},
+    ],
+)
+def test_values_the_fast_path_must_leave_or_handle_exactly(value: Any) -> None:
+    assert outcome(canonicalize, value) == outcome(_canonicalize_general, value)
+
+
+@pytest.mark.parametrize(
+    ("value", "plain"),
+    [
+        ({"\ud7ff": 1}, True),
+        ({"\ue000": 1}, False),
+        ({"\U0001f600": 1}, False),
+        ({"a": "\U0001f600\ue000"}, True),  # string values may hold anything
+        ({"a": 2**53, "b": -(2**53)}, True),
+        ({"a": 2**53 + 1}, False),
+        ({"a": 0.5, "b": 1e-4, "c": 2.0**52 - 0.5}, True),
+        ({"a": 0.0}, False),
+        ({"a": math.nextafter(1e-4, 0)}, False),
+        ({"a": math.inf}, False),
+        ((1, [2, {"x": (3,)}]), True),
+    ],
+)
+def test_which_values_are_plain(value: Any, plain: bool) -> None:
+    assert _plain(value, 0) is plain
+    assert outcome(canonicalize, value) == outcome(_canonicalize_general, value)
+
+
+def test_subclasses_take_the_general_writer_with_the_same_result() -> None:
+    class Name(str):
+        pass
+
+    class Count(int):
+        pass
+
+    value = {Name("b"): Count(2), "a": [Name("x"), Count(3)]}
+
+    assert _plain(value, 0) is False
+    assert canonicalize(value) == b'{"a":["x",3],"b":2}'
+
+
+def test_lone_surrogates_in_plain_values_are_still_rejected() -> None:
+    assert _plain({"a": ["\udc00"]}, 0) is True
+    with pytest.raises(ValueError, match="unpaired surrogate"):
+        canonicalize({"a": ["\udc00"]})
+
+
+def test_a_cycle_still_ends_in_recursion_error() -> None:
+    value: list[Any] = []
+    value.append(value)
+
+    with pytest.raises(RecursionError):
+        canonicalize(value)
+
+
+def test_without_the_c_encoder_the_public_encoder_writes_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(json.encoder, "c_make_encoder", None)
+    encode = _plain_encoder()
+    value = {"b": [1, 0.5, None, True], "a": {"y": "Қ\n😀", "x": (2**53,)}}
+
+    assert "".join(encode(value, 0)).encode() == _canonicalize_general(value)
