@@ -600,6 +600,22 @@ class _Operator:
         return f"{op!r} takes {wanted} argument{plural}, got {count}"
 
 
+def _object(ev: _Evaluator, call: _Call) -> Any:
+    """``{"object": {"iin": <expr>, "share": "1/1"}}``: an object whose values are computed,
+    for writing structured register fields (an address, an owner) from the facts."""
+    members = call.args[0]
+    if not isinstance(members, Mapping):
+        raise RuleError("'object' takes an object of member names and expressions", call.path)
+    built: dict[str, Any] = {}
+    for name, expression in members.items():
+        if not isinstance(name, str) or not name:
+            raise RuleError("'object' member names are non-empty strings", call.path)
+        built[name] = ev.evaluate(
+            expression, call.scope, f"{call.path}.object.{name}", call.depth + 1
+        )
+    return built
+
+
 _OPERATORS: Final[Mapping[str, _Operator]] = {
     "var": _Operator(_var, 1, 2),
     "missing": _Operator(_missing, 1, None),
@@ -629,6 +645,7 @@ _OPERATORS: Final[Mapping[str, _Operator]] = {
     "date": _Operator(_date, 1, 1),
     "days_between": _Operator(_days_between, 2, 2),
     "age": _Operator(_age, 2, 2),
+    "object": _Operator(_object, 1, 1),
 }
 OPERATORS: Final = frozenset(_OPERATORS)
 """The name of every operator a rule may use."""
@@ -686,8 +703,22 @@ class _Checker:
             return
         if call.op in ("var", "missing"):
             self.check_paths(call)
+        if call.op == "object":
+            self.check_members(call, depth)
+            return
         for arg, arg_path in zip(call.args, call.arg_paths, strict=True):
             self.check(arg, arg_path, depth + 1)
+
+    def check_members(self, call: _Call, depth: int) -> None:
+        members = call.args[0]
+        if not isinstance(members, Mapping) or not members:
+            self.errors.append(f"{call.path}: 'object' takes an object of names and expressions")
+            return
+        for name, expression in members.items():
+            if not isinstance(name, str) or not name:
+                self.errors.append(f"{call.path}: 'object' member names are non-empty strings")
+                continue
+            self.check(expression, f"{call.path}.object.{name}", depth + 1)
 
     def check_paths(self, call: _Call) -> None:
         """Constant ``var``/``missing`` paths must be well formed (computed ones are checked

@@ -405,7 +405,7 @@ def test_the_operators_are_exactly_these() -> None:
     expected = {
         "var", "missing", "==", "!=", "<", "<=", ">", ">=", "and", "or", "!", "!!", "if",
         "in", "+", "-", "*", "/", "min", "max", "cat", "count", "some", "all", "none",
-        "date", "days_between", "age",
+        "date", "days_between", "age", "object",
     }  # fmt: skip
     assert expected == OPERATORS
 
@@ -820,3 +820,36 @@ def test_absent_facts_are_missing_not_used(facts: dict[str, int], chosen: list[s
         assert result.missing == (first_absent,)
         before = chosen[: chosen.index(first_absent)]
         assert result.facts_used == {key: facts[key] for key in before}
+
+
+def test_object_builds_structured_values_from_facts() -> None:
+    rule = {
+        "object": {
+            "iin": {"var": "buyer"},
+            "share": "1/1",
+            "address": {"object": {"locality": {"cat": ["Аст", "ана"]}}},
+        }
+    }
+    assert validate_rule(rule) == []
+    assert evaluate(rule, {"buyer": "900315412348"}) == {
+        "iin": "900315412348",
+        "share": "1/1",
+        "address": {"locality": "Астана"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("rule", "problem"),
+    [
+        ({"object": 5}, "rule: 'object' takes an object of names and expressions"),
+        ({"object": {}}, "rule: 'object' takes an object of names and expressions"),
+        ({"object": {"x": {"eval": 1}}}, "rule.object.x: unknown operator 'eval'"),
+    ],
+)
+def test_object_members_are_checked(rule: object, problem: str) -> None:
+    assert validate_rule(rule) == [problem]
+
+
+def test_object_needs_its_facts() -> None:
+    with pytest.raises(MissingFact):
+        evaluate({"object": {"iin": {"var": "nobody"}}}, {})
