@@ -12,9 +12,11 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from shanyraq.access_log.api import router as access_log_router
 from shanyraq.accounts import selectors as account_selectors
+from shanyraq.casework.api import router as casework_router
 from shanyraq.catalog.api import router as catalog_router
 from shanyraq.core.errors import DomainError
 from shanyraq.ledger_django.api import router as ledger_router
+from shanyraq.notifications.api import router as notifications_router
 from shanyraq.registries.api import router as registries_router
 
 from .auth import session_or_token
@@ -36,6 +38,8 @@ api.add_router("", catalog_router)
 api.add_router("/ledger", ledger_router)
 api.add_router("/registries", registries_router, auth=session_or_token)
 api.add_router("/me", access_log_router, auth=session_or_token)
+api.add_router("/me", notifications_router, auth=session_or_token)
+api.add_router("", casework_router, auth=session_or_token)
 
 
 class MeOut(Schema):

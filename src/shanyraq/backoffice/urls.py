@@ -1,6 +1,15 @@
 from django.urls import path
 
 from . import views
+from .casework import (
+    case_act,
+    case_assign,
+    case_comment,
+    case_detail,
+    case_queue,
+    case_take,
+    case_workload,
+)
 
 app_name = "backoffice"
 
@@ -19,4 +28,11 @@ urlpatterns = [
     path("audit/", views.audit, name="audit"),
     path("data-access/", views.access_audit, name="access_audit"),
     path("data-access/export/", views.access_audit_export, name="access_audit_export"),
+    path("cases/", case_queue, name="case_queue"),
+    path("cases/workload/", case_workload, name="case_workload"),
+    path("cases/<slug:number>/", case_detail, name="case_detail"),
+    path("cases/<slug:number>/take/", case_take, name="case_take"),
+    path("cases/<slug:number>/assign/", case_assign, name="case_assign"),
+    path("cases/<slug:number>/comment/", case_comment, name="case_comment"),
+    path("cases/<slug:number>/act/", case_act, name="case_act"),
 ]

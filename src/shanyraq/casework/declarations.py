@@ -7,8 +7,8 @@ reads:
     Register records the case needs, by name: ``{"property": {"register": "real_estate",
     "key": {"var": "answers.cadastral_number"}}}``. They are read when the application is
     submitted (and recorded in the data tracker as read by the agency for the application),
-    and given to the rules and to ``on_approval`` as ``facts.property``. The applicant's own
-    population record is always there as ``person``.
+    and given to the rules and to ``on_approval`` under their name (``property``). The
+    applicant's own population record is always there as ``person``.
 ``parties``
     People named in the form who must confirm before the case starts:
     ``[{"role": "buyer", "iin_field": "buyer_iin", "label": {kk, ru, en}}]``.
@@ -28,7 +28,7 @@ from typing import Any
 
 from shanyraq.rules.engine import label_errors, validate_rule, validate_rule_set
 
-from .workflow import load_process, validate_process
+from .workflow import StepKind, load_process, validate_process
 
 __all__ = [
     "RESERVED_FACTS",
@@ -40,13 +40,22 @@ __all__ = [
 
 RESERVED_FACTS = frozenset({"answers", "applicant", "today", "application", "person"})
 REGISTERS = frozenset({"population", "real_estate", "business"})
-ALLOCATIONS = frozenset({"bin"})
+# Keys the platform allocates itself, and the register each belongs to.
+ALLOCATIONS = {"bin": "business"}
+# Officials' roles (``accounts.Role``): only they can be given a task step to work.
+OFFICIAL_ROLES = frozenset({"clerk", "reviewer", "head"})
 
 
 def _form_fields(form: Mapping[str, Any]) -> set[str]:
     schema = form.get("schema") if isinstance(form, Mapping) else None
     properties = schema.get("properties") if isinstance(schema, Mapping) else None
     return set(properties) if isinstance(properties, Mapping) else set()
+
+
+def _form_required(form: Mapping[str, Any]) -> set[str]:
+    schema = form.get("schema") if isinstance(form, Mapping) else None
+    required = schema.get("required") if isinstance(schema, Mapping) else None
+    return {r for r in required if isinstance(r, str)} if isinstance(required, list) else set()
 
 
 def _facts_problems(facts: object) -> list[str]:
@@ -60,38 +69,81 @@ def _facts_problems(facts: object) -> list[str]:
         if not isinstance(name, str) or not name.isidentifier() or name in RESERVED_FACTS:
             problems.append(f"{where}: a name not among {sorted(RESERVED_FACTS)}")
             continue
-        if not isinstance(spec, Mapping) or set(spec) - {"register", "key", "fields"}:
+        if (
+            not isinstance(spec, Mapping)
+            or not {"register", "key"} <= set(spec)
+            or set(spec) - {"register", "key", "fields"}
+        ):
             problems.append(f"{where}: needs 'register' and 'key' (and optionally 'fields')")
             continue
-        if spec.get("register") not in REGISTERS:
+        if not isinstance(spec["register"], str) or spec["register"] not in REGISTERS:
             problems.append(f"{where}.register: one of {sorted(REGISTERS)}")
-        problems += validate_rule(spec.get("key"), path=f"{where}.key")
+        problems += validate_rule(spec["key"], path=f"{where}.key")
         fields = spec.get("fields")
         if fields is not None and not (
-            isinstance(fields, list) and all(isinstance(f, str) for f in fields)
+            isinstance(fields, list) and fields and all(isinstance(f, str) for f in fields)
         ):
             problems.append(f"{where}.fields: a list of field names")
     return problems
 
 
-def _parties_problems(parties: object, fields: set[str]) -> list[str]:
+def _parties_problems(parties: object, fields: set[str], required: set[str]) -> list[str]:
     if parties is None:
         return []
     if not isinstance(parties, list):
         return ["parties: a list"]
-    problems, roles = [], set()
+    problems: list[str] = []
+    roles: set[str] = set()
     for index, party in enumerate(parties):
         where = f"parties[{index}]"
         if not isinstance(party, Mapping) or set(party) != {"role", "iin_field", "label"}:
             problems.append(f"{where}: needs exactly 'role', 'iin_field' and 'label'")
             continue
-        role = party["role"]
+        role, iin_field = party["role"], party["iin_field"]
         if not isinstance(role, str) or not role.isidentifier() or role in roles:
             problems.append(f"{where}.role: a unique name")
-        roles.add(role)
-        if party["iin_field"] not in fields:
+        else:
+            roles.add(role)
+        if not isinstance(iin_field, str) or iin_field not in fields:
             problems.append(f"{where}.iin_field: not a field of the form")
+        elif iin_field not in required:
+            # Without the party's IIN nobody could confirm, and the case would never start.
+            problems.append(f"{where}.iin_field: the form must require this field")
         problems += label_errors(party["label"], f"{where}.label")
+    return problems
+
+
+def _change_problems(change: Mapping[str, Any], where: str) -> list[str]:
+    problems = []
+    register = change.get("register")
+    if not isinstance(register, str) or register not in REGISTERS:
+        problems.append(f"{where}.register: one of {sorted(REGISTERS)}")
+    op = change.get("op")
+    if op == "update":
+        allowed, values = {"register", "op", "key", "set"}, change.get("set")
+        if "key" not in change:
+            problems.append(f"{where}.key: the record to change")
+        else:
+            problems += validate_rule(change["key"], path=f"{where}.key")
+    elif op == "create":
+        allowed, values = {"register", "op", "data", "allocate"}, change.get("data")
+        if "allocate" in change:
+            allocate = change["allocate"]
+            if not isinstance(allocate, str) or allocate not in ALLOCATIONS:
+                problems.append(f"{where}.allocate: one of {sorted(ALLOCATIONS)}")
+            elif ALLOCATIONS[allocate] != register:
+                problems.append(f"{where}.allocate: only for the {ALLOCATIONS[allocate]} register")
+    else:
+        return [*problems, f"{where}.op: 'create' or 'update'"]
+    if set(change) - allowed:
+        problems.append(f"{where}: unknown keys {sorted(set(change) - allowed)}")
+    if not isinstance(values, Mapping) or not values:
+        return [*problems, f"{where}: name the fields to write and their values"]
+    for name, expression in values.items():
+        if not isinstance(name, str) or not name:
+            problems.append(f"{where}: field names are text")
+            continue
+        problems += validate_rule(expression, path=f"{where}.{name}")
     return problems
 
 
@@ -108,26 +160,19 @@ def _changes_problems(on_approval: object) -> list[str]:
         if not isinstance(change, Mapping):
             problems.append(f"{where}: an object")
             continue
-        if change.get("register") not in REGISTERS:
-            problems.append(f"{where}.register: one of {sorted(REGISTERS)}")
-        op = change.get("op")
-        if op == "update":
-            allowed, values = {"register", "op", "key", "set"}, change.get("set")
-            problems += validate_rule(change.get("key"), path=f"{where}.key")
-        elif op == "create":
-            allowed, values = {"register", "op", "data", "allocate"}, change.get("data")
-            if "allocate" in change and change["allocate"] not in ALLOCATIONS:
-                problems.append(f"{where}.allocate: one of {sorted(ALLOCATIONS)}")
-        else:
-            problems.append(f"{where}.op: 'create' or 'update'")
+        problems += _change_problems(change, where)
+    return problems
+
+
+def _role_problems(workflow: Mapping[str, Any]) -> list[str]:
+    """Task steps must name a role officials hold, or nobody but a head could ever work them."""
+    problems = []
+    for index, step in enumerate(workflow.get("steps") or []):
+        if not isinstance(step, Mapping) or step.get("kind") != StepKind.TASK:
             continue
-        if set(change) - allowed:
-            problems.append(f"{where}: unknown keys {sorted(set(change) - allowed)}")
-        if not isinstance(values, Mapping) or not values:
-            problems.append(f"{where}: name the fields to write and their values")
-            continue
-        for name, expression in values.items():
-            problems += validate_rule(expression, path=f"{where}.{name}")
+        role = step.get("role")
+        if isinstance(role, str) and role not in OFFICIAL_ROLES:
+            problems.append(f"steps[{index}].role: one of {sorted(OFFICIAL_ROLES)}")
     return problems
 
 
@@ -138,14 +183,21 @@ def declaration_problems(
     if not isinstance(process, Mapping):
         return ["process: an object"]
     workflow = workflow_of(process)
-    problems = [f"process: {p}" for p in validate_process(workflow)]
+    workflow_problems = validate_process(workflow)
+    problems = [f"process: {p}" for p in workflow_problems]
+    if isinstance(workflow.get("steps"), list):
+        problems += [f"process.{p}" for p in _role_problems(workflow)]
     problems += [f"process.{p}" for p in _facts_problems(process.get("facts"))]
-    fields = _form_fields(form)
-    problems += [f"process.{p}" for p in _parties_problems(process.get("parties"), fields)]
+    fields, required = _form_fields(form), _form_required(form)
+    problems += [
+        f"process.{p}" for p in _parties_problems(process.get("parties"), fields, required)
+    ]
     problems += [f"process.{p}" for p in _changes_problems(process.get("on_approval"))]
     if rules is not None:
         problems += [f"rules.{p}" for p in validate_rule_set(rules)]
-    elif not problems and any(load_process(workflow).decides(s) for s in _step_ids(workflow)):
+    elif not workflow_problems and any(
+        load_process(workflow).decides(s) for s in _step_ids(workflow)
+    ):
         problems.append("rules: an automatic decision step needs decision rules")
     return problems
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shanyraq.accounts import selectors as account_selectors
 from shanyraq.accounts.models import Role, User
-from shanyraq.core.errors import NotFound
+from shanyraq.catalog.models import Service, ServiceVersion
+from shanyraq.core.errors import NotFound, ValidationError
 
 from . import workflow
 from .declarations import workflow_of
@@ -26,6 +28,7 @@ __all__ = [
     "QueueFilter",
     "WorkloadRow",
     "actions_for",
+    "application_by_idempotency_key",
     "application_for_applicant",
     "application_for_official",
     "application_for_party",
@@ -33,11 +36,14 @@ __all__ = [
     "applications_of",
     "case_history",
     "deadline_state",
+    "is_case_official",
     "queue",
+    "service_version_for_applying",
     "workload",
 ]
 
 OFFICIAL_ROLES = frozenset({Role.CLERK, Role.REVIEWER, Role.HEAD})
+OPEN_STATUSES = (Status.ACTIVE, Status.PAUSED)
 
 
 def _not_found() -> NotFound:
@@ -64,7 +70,34 @@ def applications_awaiting_me(person: User) -> QuerySet[Application]:
     ).values("application_id")
     return _with_service(
         Application.objects.filter(pk__in=pending, status=Status.AWAITING_PARTIES)
-    ).order_by("-created_at")
+    ).order_by("-created_at", "-id")
+
+
+def service_version_for_applying(code: str) -> ServiceVersion:
+    """The published version of a service that takes applications online, or an error."""
+    service = Service.objects.select_related("current_version").filter(code=code).first()
+    if service is None or service.current_version is None:
+        raise NotFound(code="service_not_found", message=_("There is no such service."))
+    version = service.current_version
+    if not version.form or not version.process:
+        raise ValidationError(
+            code="not_online", message=_("This service does not take applications online.")
+        )
+    return version
+
+
+def application_by_idempotency_key(applicant: User, key: str) -> Application | None:
+    """The application an earlier request with this Idempotency-Key made, if any."""
+    if not key:
+        return None
+    return _with_service(
+        Application.objects.filter(applicant=applicant, idempotency_key=key)
+    ).first()
+
+
+def is_case_official(user: User) -> bool:
+    """Whether ``user`` holds a role that handles cases in some agency."""
+    return bool(_official_agencies(user))
 
 
 def application_for_applicant(number: str, applicant: User) -> Application:
@@ -75,8 +108,13 @@ def application_for_applicant(number: str, applicant: User) -> Application:
 
 
 def application_for_party(number: str, person: User) -> Application:
+    """An application naming ``person`` as a party (to confirm it, or to see what became of
+    it after they answered)."""
+    if not person.iin:
+        raise _not_found()
     found = (
-        _with_service(Application.objects.filter(number=number, parties__iin=person.iin or "-"))
+        _with_service(Application.objects.filter(number=number, parties__iin=person.iin))
+        .exclude(status=Status.DRAFT)
         .distinct()
         .first()
     )
@@ -130,25 +168,57 @@ class QueueFilter:
     sort: str = "deadline"  # deadline, submitted, number
 
 
-def queue(official: User, filters: QueueFilter | None = None) -> QuerySet[Application]:
-    """Open cases of the official's agencies that their roles handle, filtered and sorted."""
-    filters = filters or QueueFilter()
-    memberships = [
-        m for m in account_selectors.memberships_of(official) if m.role in OFFICIAL_ROLES
+def _task_steps(process: object, roles: set[str]) -> list[str]:
+    """The task steps of a (published, hence valid) process that ``roles`` work."""
+    steps = process.get("steps") if isinstance(process, dict) else None
+    return [
+        str(step["id"])
+        for step in steps or []
+        if step.get("kind") == workflow.StepKind.TASK
+        and (step.get("role") in roles or Role.HEAD in roles)
     ]
-    if not memberships:
+
+
+def _handled(official: User) -> Q | None:
+    """Open cases at a step the official's roles in its agency handle; None for no official."""
+    roles: dict[int, set[str]] = {}
+    for membership in account_selectors.memberships_of(official):
+        if membership.role in OFFICIAL_ROLES:
+            roles.setdefault(membership.agency_id, set()).add(membership.role)
+    if not roles:
+        return None
+    open_cases = Application.objects.filter(agency_id__in=roles, status__in=OPEN_STATUSES)
+    versions = ServiceVersion.objects.filter(
+        pk__in=open_cases.values("service_version_id")
+    ).values_list("pk", "service__agency_id", "process")
+    handled = Q(pk__in=[])
+    for version_id, agency_id, process in versions:
+        steps = _task_steps(process, roles.get(agency_id, set()))
+        if steps:
+            handled |= Q(service_version_id=version_id, step__in=steps)
+    return Q(agency_id__in=roles, status__in=OPEN_STATUSES) & handled
+
+
+def queue(
+    official: User, filters: QueueFilter | None = None, *, today: datetime.date | None = None
+) -> QuerySet[Application]:
+    """Open cases of the official's agencies at steps their roles work, filtered and sorted.
+
+    A head of unit sees every task step of their agency; nobody sees another agency's cases,
+    drafts, or their own applications. Sorted by deadline, cases without one come last.
+    """
+    filters = filters or QueueFilter()
+    handled = _handled(official)
+    if handled is None:
         return Application.objects.none()
-    cases = Application.objects.filter(
-        agency_id__in={m.agency_id for m in memberships},
-        status__in=[Status.ACTIVE, Status.PAUSED],
-    )
+    cases = Application.objects.filter(handled).exclude(applicant=official)
     if filters.step:
         cases = cases.filter(step=filters.step)
     if filters.service:
         cases = cases.filter(service_version__service__code=filters.service)
     if filters.mine:
         cases = cases.filter(assignee=official)
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     if filters.state == "overdue":
         cases = cases.filter(status=Status.ACTIVE, deadline__lt=today)
     elif filters.state == "due_today":
@@ -159,30 +229,34 @@ def queue(official: User, filters: QueueFilter | None = None) -> QuerySet[Applic
         )
     elif filters.state == "paused":
         cases = cases.filter(status=Status.PAUSED)
-    order = {
-        "deadline": ["deadline", "submitted_at", "id"],
+    by_deadline: list[Any] = [F("deadline").asc(nulls_last=True), "submitted_at", "id"]
+    orders: dict[str, list[Any]] = {
+        "deadline": by_deadline,
         "submitted": ["submitted_at", "id"],
         "number": ["number"],
-    }.get(filters.sort, ["deadline", "submitted_at", "id"])
+    }
+    order = orders.get(filters.sort, by_deadline)
     return _with_service(cases).select_related("assignee").order_by(*order)
 
 
 def actions_for(application: Application, official: User) -> tuple[str, ...]:
-    """What the official may do on the case's current step now."""
-    if application.status not in {Status.ACTIVE, Status.PAUSED}:
+    """What the official may do on the case's current step now (as ``case_act`` allows)."""
+    if application.status != Status.ACTIVE or application.applicant_id == official.pk:
         return ()
     roles = {
         m.role
         for m in account_selectors.memberships_of(official)
-        if m.agency_id == application.agency_id
+        if m.agency_id == application.agency_id and m.role in OFFICIAL_ROLES
     }
     process = workflow.load_process(workflow_of(application.service_version.process or {}))
     step = process.steps.get(application.step)
-    if step is None or not (step.role in roles or Role.HEAD in roles):
+    if (
+        step is None
+        or step.kind is not workflow.StepKind.TASK
+        or not (step.role in roles or Role.HEAD in roles)
+    ):
         return ()
-    if application.status == Status.PAUSED:
-        return ()
-    return tuple(a for a in process.routes(application.step) if a != workflow.WITHDRAW)
+    return tuple(process.routes(application.step))
 
 
 @dataclass(frozen=True)
@@ -193,13 +267,11 @@ class WorkloadRow:
     unassigned: int
 
 
-def workload(agency_ids: Iterable[int]) -> list[WorkloadRow]:
+def workload(agency_ids: Iterable[int], *, today: datetime.date | None = None) -> list[WorkloadRow]:
     """Open cases per step for a head of unit: how many, overdue, not yet taken."""
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     rows = (
-        Application.objects.filter(
-            agency_id__in=list(agency_ids), status__in=[Status.ACTIVE, Status.PAUSED]
-        )
+        Application.objects.filter(agency_id__in=list(agency_ids), status__in=OPEN_STATUSES)
         .values("step")
         .annotate(
             open=Count("id"),

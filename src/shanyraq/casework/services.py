@@ -13,15 +13,18 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import json
+import logging
 import secrets
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from shanyraq.accounts import selectors as account_selectors
@@ -31,6 +34,7 @@ from shanyraq.core.calendar import kazakhstan_calendar
 from shanyraq.core.canonical_json import canonicalize
 from shanyraq.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from shanyraq.core.national_id import is_valid_iin, make_bin
+from shanyraq.core.text import LANGUAGES
 from shanyraq.ledger_django import services as ledger
 from shanyraq.notifications import services as notifications
 from shanyraq.registries import selectors as registers
@@ -40,8 +44,16 @@ from shanyraq.rules.engine import RuleError, evaluate, evaluate_rule_set
 
 from . import workflow
 from .declarations import fact_specs, party_specs, workflow_of
-from .forms import answers_problems, prefill_values, step_problems
+from .forms import (
+    answers_problems,
+    prefill_fields,
+    prefill_values,
+    step_count,
+    step_fields,
+    step_problems,
+)
 from .models import (
+    FINAL_STATUSES,
     Application,
     CaseEvent,
     Comment,
@@ -52,7 +64,13 @@ from .models import (
     WorkItem,
 )
 
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise
+
 __all__ = [
+    "ANSWER_DAYS",
+    "EscalationReport",
+    "answers_of",
     "application_answer_info",
     "application_save",
     "application_start",
@@ -61,16 +79,31 @@ __all__ = [
     "case_act",
     "case_assign",
     "case_comment",
+    "case_facts",
     "case_take",
     "deadlines_escalate",
     "party_respond",
     "work_once",
 ]
 
+logger = logging.getLogger(__name__)
+
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 5
 MAX_NOTE = 2000
+MAX_ANSWERS_BYTES = 100_000
+ANSWER_DAYS = 10
+"""Working days a person is asked to answer within (the other party, a request for
+information). The messages name the date; nothing happens by itself when it passes."""
 OFFICIAL_ROLES = frozenset({Role.CLERK, Role.REVIEWER, Role.HEAD})
+_STATUS_OF_CASE = {
+    workflow.CaseStatus.ACTIVE: Status.ACTIVE,
+    workflow.CaseStatus.PAUSED: Status.PAUSED,
+    workflow.CaseStatus.APPROVED: Status.APPROVED,
+    workflow.CaseStatus.REJECTED: Status.REJECTED,
+    workflow.CaseStatus.WITHDRAWN: Status.WITHDRAWN,
+}
+_CASE_OF_STATUS = {status: case for case, status in _STATUS_OF_CASE.items()}
 
 
 def _now() -> datetime.datetime:
@@ -86,6 +119,10 @@ def _calendar() -> workflow.WorkingDays:
     return kazakhstan_calendar()
 
 
+def _answer_by(now: datetime.datetime) -> datetime.date:
+    return _calendar().add_working_days(_local(now).date(), ANSWER_DAYS)
+
+
 def _next_number(now: datetime.datetime) -> str:
     year = _local(now).year
     name = f"application-{year}"
@@ -97,11 +134,13 @@ def _next_number(now: datetime.datetime) -> str:
 
 
 def _service_version(service_code: str) -> ServiceVersion:
-    service = Service.objects.select_related("current_version", "agency").filter(code=service_code)
-    found = service.first()
-    if found is None or found.current_version is None:
+    found = Service.objects.select_related("current_version__service__agency").filter(
+        code=service_code
+    )
+    service = found.first()
+    if service is None or service.current_version is None:
         raise NotFound(code="service_not_found", message=_("There is no such service."))
-    version = found.current_version
+    version = service.current_version
     if not version.form or not version.process:
         raise ValidationError(
             code="not_online",
@@ -148,8 +187,13 @@ def _event(
 
 
 def _locked(application: Application) -> Application:
+    """The application, its row locked until the transaction ends.
+
+    Only the application's own row: locking the joined service version, agency and applicant
+    too would make every case of an agency wait for every other.
+    """
     return (
-        Application.objects.select_for_update()
+        Application.objects.select_for_update(of=("self",))
         .select_related("service_version__service", "agency", "applicant")
         .get(pk=application.pk)
     )
@@ -160,7 +204,50 @@ def _own(application: Application, applicant: User) -> None:
         raise NotFound(code="application_not_found", message=_("There is no such application."))
 
 
+def _text(value: str, *, field: str, code: str, message: _StrOrPromise) -> str:
+    """A person's free text (a reason, a question, an answer), trimmed and checked."""
+    text = (value or "").strip()
+    if (
+        not text
+        or len(text) > MAX_NOTE
+        or "\x00" in text
+        or any("\ud800" <= ch <= "\udfff" for ch in text)
+    ):
+        raise ValidationError(code=code, message=message, field=field)
+    return text
+
+
+def _in_every_language(write: Callable[[], str]) -> dict[str, str]:
+    """A message written by ``write`` (with ``gettext``) in each of the three languages."""
+    texts = {}
+    for language in LANGUAGES:
+        with translation.override(language):
+            texts[language] = write()
+    return texts
+
+
 # --- drafts ------------------------------------------------------------------------------
+
+
+def _prefill_facts(application: Application) -> dict[str, Any]:
+    """The parts of the applicant's population record the form fills in, their read logged.
+
+    Only the fields the form needs are read, so the data tracker shows what was used.
+    """
+    fields = prefill_fields(application.service_version.form or {})
+    iin = application.applicant.iin or ""
+    if not fields or not iin:
+        return {"person": None}
+    found = registers.records_read_for_case(
+        agency=application.agency,
+        reads=[("population", iin, fields)],
+        purpose=_purpose(application),
+        basis=_basis(application),
+        case_ref=application.number,
+        system_name=_system_name(application.agency),
+    )
+    person = found.get(("population", iin))
+    return {"person": person.data if person else None}
 
 
 @transaction.atomic
@@ -170,7 +257,7 @@ def application_start(*, applicant: User, service_code: str) -> Application:
     Reading the applicant's records for the prefill is recorded in the data tracker as read
     by the service's agency, for this application.
     """
-    if not applicant.iin:
+    if not applicant.iin or not is_valid_iin(applicant.iin):
         raise PermissionDenied(
             code="iin_required", message=_("Only people with an IIN can apply online.")
         )
@@ -182,8 +269,7 @@ def application_start(*, applicant: User, service_code: str) -> Application:
         agency=version.service.agency,
         applicant=applicant,
     )
-    facts = _applicant_facts(application)
-    application.prefilled = prefill_values(version.form or {}, facts)
+    application.prefilled = prefill_values(version.form or {}, _prefill_facts(application))
     application.save(update_fields=["prefilled"])
     _event(application, action="created", actor=applicant, actor_kind="applicant", at=now)
     return application
@@ -199,6 +285,15 @@ def _draft(application: Application, applicant: User) -> Application:
     return locked
 
 
+def _invalid_answers(problems: list[dict[str, str]]) -> ValidationError:
+    return ValidationError(
+        code="invalid_answers",
+        message=_("Some answers need correcting."),
+        field=problems[0]["field"],
+        details={"problems": problems},
+    )
+
+
 @transaction.atomic
 def application_save(
     *,
@@ -207,22 +302,29 @@ def application_save(
     values: Mapping[str, Any],
     step: int | None = None,
 ) -> Application:
-    """Keep the answers of one step of the form (or of all, with ``step=None``).
+    """Keep the answers of one step of the form (or of the whole form, with ``step=None``).
 
-    Raises ``ValidationError`` listing every problem of those fields; nothing is kept then.
-    Fields the registers filled in cannot be changed here.
+    ``values`` replace that step's earlier answers: a field left out or blank is no longer
+    answered. Raises ``ValidationError`` listing every problem, one per field (in
+    ``details["problems"]``); nothing is kept then. Fields the registers filled in cannot be
+    changed here.
     """
     locked = _draft(application, applicant)
     form = locked.service_version.form or {}
+    if step is not None and not 0 <= step < step_count(form):
+        raise ValidationError(
+            code="no_such_step", message=_("The form has no such step."), field="step"
+        )
     problems, cleaned = step_problems(form, values, step, locked.prefilled)
     if problems:
-        raise ValidationError(
-            code="invalid_answers",
-            message=_("Some answers need correcting."),
-            field=problems[0]["field"],
-            details={"problems": problems},
+        raise _invalid_answers(problems)
+    replaced = set(step_fields(form, step))
+    answers = {k: v for k, v in locked.answers.items() if k not in replaced} | cleaned
+    if len(json.dumps(answers, ensure_ascii=False).encode()) > MAX_ANSWERS_BYTES:
+        raise _invalid_answers(
+            [{"field": "$", "message": gettext("The answers are too long altogether.")}]
         )
-    locked.answers = {**locked.answers, **cleaned}
+    locked.answers = answers
     if step is not None:
         locked.form_step = max(locked.form_step, step + 1)
     locked.save(update_fields=["answers", "form_step", "updated_at"])
@@ -234,43 +336,55 @@ def application_submit(
     *, application: Application, applicant: User, idempotency_key: str = ""
 ) -> Application:
     """Submit a draft: every answer is checked, the parties are asked to confirm, or the case
-    starts. Submitting again what was already submitted returns it unchanged."""
+    starts. Submitting again what was already submitted returns it unchanged; a client's
+    ``idempotency_key`` already used for another of the applicant's applications is a
+    ``Conflict``."""
     _own(application, applicant)
+    key = (idempotency_key or "").strip()
+    if len(key) > 100:
+        raise ValidationError(
+            code="idempotency_key_too_long",
+            message=_("The Idempotency-Key is too long."),
+            field="idempotency_key",
+        )
     locked = _locked(application)
+    if (
+        key
+        and Application.objects.filter(applicant=applicant, idempotency_key=key)
+        .exclude(pk=locked.pk)
+        .exists()
+    ):
+        raise _key_reused()
     if locked.status != Status.DRAFT:
         return locked  # a repeated submission: the first one counts
     form = locked.service_version.form or {}
-    problems = answers_problems(form, {**locked.answers, **_prefilled_answers(locked)})
+    problems = answers_problems(form, answers_of(locked))
     if problems:
-        raise ValidationError(
-            code="invalid_answers",
-            message=_("Some answers need correcting."),
-            field=problems[0]["field"],
-            details={"problems": problems},
-        )
-    now = _now()
-    locked.idempotency_key = idempotency_key[:100]
-    locked.submitted_at = now
+        raise _invalid_answers(problems)
     parties = _parties(locked)
+    now = _now()
+    locked.idempotency_key = key
+    locked.submitted_at = now
+    if parties:
+        locked.status = Status.AWAITING_PARTIES
     try:
         with transaction.atomic():
-            if parties:
-                locked.status = Status.AWAITING_PARTIES
-                locked.save()
-            else:
-                locked.save()
+            locked.save(update_fields=["idempotency_key", "submitted_at", "status", "updated_at"])
     except IntegrityError:
-        raise Conflict(
-            code="idempotency_key_reused",
-            message=_("This Idempotency-Key was used for another application."),
-        ) from None
-    _event(locked, action="submitted", actor=applicant, actor_kind="applicant", at=now)
+        raise _key_reused() from None
     if parties:
-        _ask_parties(locked, parties)
+        _event(locked, action=workflow.SUBMIT, actor=applicant, actor_kind="applicant", at=now)
+        _ask_parties(locked, parties, now)
     else:
-        _start_case(locked, now)
-    _notify(locked, locked.applicant, "application.submitted", "submitted")
+        _start_case(locked, now, actor=applicant, actor_kind="applicant")
     return locked
+
+
+def _key_reused() -> Conflict:
+    return Conflict(
+        code="idempotency_key_reused",
+        message=_("This Idempotency-Key was used for another application."),
+    )
 
 
 def _prefilled_answers(application: Application) -> dict[str, Any]:
@@ -289,37 +403,45 @@ def _parties(application: Application) -> list[Party]:
     answers = answers_of(application)
     parties = []
     for spec in party_specs(application.service_version.process or {}):
-        iin = str(answers.get(spec["iin_field"]) or "")
+        field = str(spec["iin_field"])
+        iin = str(answers.get(field) or "")
         if not is_valid_iin(iin):
             raise ValidationError(
-                code="party_iin",
-                message=_("Enter a valid IIN of the other party."),
-                field=str(spec["iin_field"]),
+                code="party_iin", message=_("Enter a valid IIN of the other party."), field=field
             )
         if iin == application.applicant.iin:
             raise ValidationError(
                 code="party_is_applicant",
                 message=_("The other party cannot be you."),
-                field=str(spec["iin_field"]),
+                field=field,
             )
         parties.append(Party(application=application, role=str(spec["role"]), iin=iin))
     return parties
 
 
-def _ask_parties(application: Application, parties: list[Party]) -> None:
+def _ask_parties(application: Application, parties: list[Party], now: datetime.datetime) -> None:
     Party.objects.bulk_create(parties)
     for party in parties:
         person = User.objects.filter(iin=party.iin, is_active=True).first()
         if person is not None:
-            _notify(application, person, "party.confirmation_requested", f"party:{party.role}")
+            _notify(
+                application,
+                person,
+                "party.confirmation_requested",
+                f"party:{party.role}",
+                deadline=_answer_by(now),
+            )
 
 
 @transaction.atomic
 def party_respond(*, application: Application, person: User, accept: bool) -> Application:
-    """The other party confirms (or declines) an application that names them."""
+    """The other party confirms (or declines) an application that names them.
+
+    When the last party confirms, the case starts; a party declining withdraws it.
+    """
     locked = _locked(application)
     party = Party.objects.filter(application=locked, iin=person.iin or "-").first()
-    if party is None:
+    if party is None or not person.iin:
         raise NotFound(code="application_not_found", message=_("There is no such application."))
     if locked.status != Status.AWAITING_PARTIES or party.confirmed_at or party.declined_at:
         raise Conflict(code="not_awaiting", message=_("Your answer is no longer needed."))
@@ -331,13 +453,31 @@ def party_respond(*, application: Application, person: User, accept: bool) -> Ap
         locked.decided_at = now
         locked.save(update_fields=["status", "decided_at", "updated_at"])
         _event(locked, action="party_declined", actor=person, actor_kind="party", at=now)
-        _notify(locked, locked.applicant, "message", "party-declined")
+        number = locked.number
+        _notify(
+            locked,
+            locked.applicant,
+            "message",
+            "party-declined",
+            subject=_in_every_language(
+                lambda: gettext("Application %(number)s was declined") % {"number": number}
+            ),
+            text=_in_every_language(
+                lambda: (
+                    gettext(
+                        "The other party named in application %(number)s declined to confirm it, "
+                        "so it has been withdrawn. If its details were wrong, you can apply again."
+                    )
+                    % {"number": number}
+                )
+            ),
+        )
         return locked
     party.confirmed_at = now
     party.save(update_fields=["confirmed_at"])
     _event(locked, action="party_confirmed", actor=person, actor_kind="party", at=now)
     if not Party.objects.filter(application=locked, confirmed_at__isnull=True).exists():
-        _start_case(locked, now)
+        _start_case(locked, now, actor=None, actor_kind="system", action="start")
     return locked
 
 
@@ -349,17 +489,10 @@ def _process(application: Application) -> workflow.Process:
 
 
 def _state(application: Application) -> workflow.CaseState:
-    status = {
-        Status.ACTIVE: workflow.CaseStatus.ACTIVE,
-        Status.PAUSED: workflow.CaseStatus.PAUSED,
-        Status.APPROVED: workflow.CaseStatus.APPROVED,
-        Status.REJECTED: workflow.CaseStatus.REJECTED,
-        Status.WITHDRAWN: workflow.CaseStatus.WITHDRAWN,
-    }[Status(application.status)]
     last = application.events.order_by("-at", "-id").values_list("at", flat=True).first()
     return workflow.CaseState(
         step=application.step,
-        status=status,
+        status=_CASE_OF_STATUS[Status(application.status)],
         entered_on=application.step_entered_on or _local(_now()).date(),
         updated_at=_local(last or _now()),
         deadline=application.deadline,
@@ -369,18 +502,20 @@ def _state(application: Application) -> workflow.CaseState:
 
 
 def _store(application: Application, state: workflow.CaseState) -> None:
+    if state.step != application.step:
+        application.assignee = None  # a new step is for whoever holds its role to take
     application.step = state.step
     application.step_entered_on = state.entered_on
     application.deadline = state.deadline
     application.paused_since = state.paused_since
     application.paused_days = state.paused_days
-    application.status = {
-        workflow.CaseStatus.ACTIVE: Status.ACTIVE,
-        workflow.CaseStatus.PAUSED: Status.PAUSED,
-        workflow.CaseStatus.APPROVED: Status.APPROVED,
-        workflow.CaseStatus.REJECTED: Status.REJECTED,
-        workflow.CaseStatus.WITHDRAWN: Status.WITHDRAWN,
-    }[state.status]
+    application.status = _STATUS_OF_CASE[state.status]
+
+
+def _status_after(event: workflow.HistoryEvent) -> Status:
+    if event.to_step in workflow.TERMINAL_STEPS:
+        return Status(event.to_step)
+    return Status.PAUSED if event.action == workflow.REQUEST_INFO else Status.ACTIVE
 
 
 def _record_history(
@@ -389,81 +524,112 @@ def _record_history(
     actor: User | None,
     actor_kind: str,
 ) -> None:
-    for item in events:
-        CaseEvent.objects.create(
+    CaseEvent.objects.bulk_create(
+        CaseEvent(
             application=application,
             action=item.action,
             from_step=item.from_step or "",
             to_step=item.to_step or "",
-            status=application.status,
+            status=_status_after(item),
             actor=actor,
             actor_kind=actor_kind,
             note=(item.note or "")[:MAX_NOTE],
             deadline=item.deadline,
             at=item.at,
         )
+        for item in events
+    )
 
 
-def _start_case(application: Application, now: datetime.datetime) -> None:
-    state, started = workflow.start(_process(application), at=_local(now), calendar=_calendar())
+def _start_case(
+    application: Application,
+    now: datetime.datetime,
+    *,
+    actor: User | None,
+    actor_kind: str,
+    action: str = workflow.SUBMIT,
+) -> None:
+    """The case enters the process; automatic steps are left to the worker."""
+    process = _process(application)
+    state, started = workflow.start(process, at=_local(now), calendar=_calendar())
     _store(application, state)
     application.save()
-    _record_history(application, [started], None, "system")
-    WorkItem.objects.create(application=application)
-
-
-def _applicant_facts(application: Application) -> dict[str, Any]:
-    """The applicant's own population record (for the prefill and the rules), logged."""
-    applicant = application.applicant
-    found = registers.records_read_for_case(
-        agency=application.agency,
-        reads=[("population", applicant.iin or "", None)],
-        purpose=_purpose(application),
-        basis=_basis(application),
-        case_ref=application.number,
-        system_name=_system_name(application.agency),
-    )
-    person = found.get(("population", applicant.iin or ""))
-    return {"person": person.data if person else None}
+    _record_history(application, [replace(started, action=action)], actor, actor_kind)
+    if process.steps[state.step].kind is workflow.StepKind.AUTO:
+        WorkItem.objects.create(application=application)
+    _notify(application, application.applicant, "application.submitted", "submitted")
 
 
 def case_facts(application: Application) -> dict[str, Any]:
     """Everything the rules and the approval see: the answers, the applicant, today, and the
-    register records the process declares (their reads recorded for this application)."""
-    answers = answers_of(application)
+    register records the process declares (their reads recorded for this application).
+
+    The applicant's population record is ``person``; each declared fact gets only the fields
+    it declares, even when two facts read the same record.
+    """
+    iin = application.applicant.iin or ""
     base: dict[str, Any] = {
-        "answers": answers,
-        "applicant": {"iin": application.applicant.iin},
+        "answers": answers_of(application),
+        "applicant": {"iin": iin},
         "application": {"number": application.number},
         "today": _local(_now()).date().isoformat(),
     }
-    specs = fact_specs(application.service_version.process or {})
-    reads: list[tuple[str, str, Any]] = [("population", application.applicant.iin or "", None)]
-    names: list[tuple[str, str, str]] = [("person", "population", application.applicant.iin or "")]
-    for name, spec in specs.items():
+    wanted: dict[str, tuple[str, str, frozenset[str] | None]] = {
+        "person": ("population", iin, None)
+    }
+    for name, spec in fact_specs(application.service_version.process or {}).items():
         try:
             key = evaluate(spec["key"], base)
         except RuleError:
             key = None
-        key_text = str(key) if isinstance(key, str | int) else ""
-        reads.append((str(spec["register"]), key_text, spec.get("fields")))
-        names.append((name, str(spec["register"]), key_text))
+        key_text = key if isinstance(key, str) else str(key) if type(key) is int else ""
+        fields = spec.get("fields")
+        wanted[name] = (
+            str(spec["register"]),
+            key_text,
+            None if fields is None else frozenset(fields),
+        )
+    reads: dict[tuple[str, str], frozenset[str] | None] = {}
+    for register, key, fields in wanted.values():
+        if (register, key) in reads:
+            earlier = reads[(register, key)]
+            reads[(register, key)] = None if earlier is None or fields is None else earlier | fields
+        else:
+            reads[(register, key)] = fields
     found = registers.records_read_for_case(
         agency=application.agency,
-        reads=reads,
+        reads=[(register, key, fields) for (register, key), fields in reads.items()],
         purpose=_purpose(application),
         basis=_basis(application),
         case_ref=application.number,
         system_name=_system_name(application.agency),
     )
-    for name, register, key in names:
+    for name, (register, key, fields) in wanted.items():
         read = found.get((register, key))
-        base[name] = read.data if read else None
+        if read is None:
+            base[name] = None
+        else:
+            base[name] = {k: v for k, v in read.data.items() if fields is None or k in fields}
     return base
 
 
-def _decide_automatically(application: Application, at: datetime.datetime) -> None:
-    """Run the process's automatic steps, deciding with the rules where a step decides."""
+def _rejection_reason(trace: Mapping[str, Any]) -> dict[str, str]:
+    """The labels of the conditions an automatic rejection failed, in each language."""
+    failed = [c for c in trace.get("conditions", []) if c.get("outcome") == "false"]
+    return {
+        language: "; ".join(str((c.get("label") or {}).get(language) or c["id"]) for c in failed)
+        for language in LANGUAGES
+    }
+
+
+def _decide_automatically(
+    application: Application, at: datetime.datetime, *, failed: DomainError | None = None
+) -> None:
+    """Run the process's automatic steps, deciding with the rules where a step decides.
+
+    ``failed`` is why carrying out an automatic approval was impossible: the decision step
+    then leads to a person instead (its ``undecided`` route), the reason kept in the trace.
+    """
     process = _process(application)
     facts: dict[str, Any] | None = None
 
@@ -471,11 +637,15 @@ def _decide_automatically(application: Application, at: datetime.datetime) -> No
         nonlocal facts
         facts = facts if facts is not None else case_facts(application)
         rules = application.service_version.rules
-        if not rules:
-            return "undecided"
-        decision = evaluate_rule_set(rules, facts)
-        application.decision_trace = decision.to_json()
-        return decision.outcome
+        trace: dict[str, Any] = {"outcome": "undecided", "conditions": []}
+        if rules:
+            trace = evaluate_rule_set(rules, facts).to_json()
+        if failed is not None and trace["outcome"] == "approve":
+            details = json.loads(json.dumps(failed.details, default=str))
+            trace["approval_failed"] = {"code": failed.code, "details": details}
+            trace["outcome"] = "undecided"
+        application.decision_trace = trace
+        return str(trace["outcome"])
 
     state, events = workflow.advance(
         process, _state(application), at=_local(at), calendar=_calendar(), decide=decide
@@ -484,7 +654,9 @@ def _decide_automatically(application: Application, at: datetime.datetime) -> No
     application.save()
     _record_history(application, events, None, "system")
     if application.is_final:
-        _finish(application, None, at, reason="", facts=facts)
+        trace = application.decision_trace or {}
+        notice = _rejection_reason(trace) if application.status == Status.REJECTED else None
+        _finish(application, None, at, reason="", facts=facts, notice=notice)
 
 
 def _finish(
@@ -494,22 +666,54 @@ def _finish(
     *,
     reason: str,
     facts: dict[str, Any] | None,
+    notice: Mapping[str, str] | None = None,
 ) -> None:
-    """A decision: its ledger entry, the register changes of an approval, the notification."""
+    """A decision: the register changes of an approval, its ledger entry, the notification.
+
+    ``notice`` is the reason told to the applicant when it is not ``reason`` (an automatic
+    rejection explains itself by the conditions it failed, in each language).
+    """
     application.decided_at = at
     application.decision_reason = reason[:MAX_NOTE]
     application.save(update_fields=["decided_at", "decision_reason", "updated_at"])
     if application.status == Status.WITHDRAWN:
         return
     if application.status == Status.APPROVED:
-        _apply_changes(application, official, facts or case_facts(application))
+        if facts is None:
+            facts = case_facts(application)
+            _check_rules_still_hold(application, facts)
+        _apply_changes(application, facts)
+        _notify(application, application.applicant, "application.decided.approved", "decided")
+    else:
+        _notify(
+            application,
+            application.applicant,
+            "application.decided.rejected",
+            "decided",
+            reason=notice or reason,
+        )
     _ledger_decision(application, official, at)
-    template = (
-        "application.decided.approved"
-        if application.status == Status.APPROVED
-        else "application.decided.rejected"
-    )
-    _notify(application, application.applicant, template, "decided")
+
+
+def _check_rules_still_hold(application: Application, facts: Mapping[str, Any]) -> None:
+    """An approval is carried out on the registers as they are now, not as they were when
+    the rules were last run: a condition that has since become false (the flat was sold
+    meanwhile) stops it, and nothing changes. Conditions still unknown are the official's
+    to judge."""
+    rules = application.service_version.rules
+    if not rules:
+        return
+    decision = evaluate_rule_set(rules, facts)
+    if decision.outcome == "reject":
+        failed = [c.id for c in decision.conditions if c.outcome == "false"]
+        raise Conflict(
+            code="rules_no_longer_met",
+            message=_(
+                "The registers have changed since this application was checked, and it no "
+                "longer meets the conditions. Reject it, giving the reason."
+            ),
+            details={"conditions": failed},
+        )
 
 
 def _ledger_decision(
@@ -520,7 +724,7 @@ def _ledger_decision(
     salt = secrets.token_hex(32)
     content = {
         "number": application.number,
-        "decision": application.status,
+        "decision": str(application.status),
         "reason": application.decision_reason,
         "answers": answers_of(application),
     }
@@ -559,10 +763,12 @@ def _value(expression: Any, facts: Mapping[str, Any], where: str) -> Any:
         ) from None
 
 
-def _apply_changes(
-    application: Application, official: User | None, facts: Mapping[str, Any]
-) -> None:
-    """Carry out an approval's declared register changes through the registers' services."""
+def _apply_changes(application: Application, facts: Mapping[str, Any]) -> None:
+    """Carry out an approval's declared register changes through the registers' services.
+
+    The changes are the agency's (``actor=None``: the system acting for it), on the basis of
+    the application; each writes its version and ledger entry in this transaction.
+    """
     on_approval = (application.service_version.process or {}).get("on_approval") or {}
     basis = f"application {application.number}"
     reason = f"decision on {application.number}"
@@ -570,7 +776,8 @@ def _apply_changes(
         where = f"register_changes[{index}]"
         register = str(change["register"])
         if change["op"] == "update":
-            key = str(_value(change["key"], facts, where + ".key"))
+            key = _value(change["key"], facts, where + ".key")
+            key = key if isinstance(key, str) else str(key)
             current = registers.records_read_for_case(
                 agency=application.agency,
                 reads=[(register, key, None)],
@@ -632,32 +839,56 @@ def _allocate_bin() -> str:
 # --- officials ----------------------------------------------------------------------------
 
 
-def _roles(official: User, agency: Agency) -> set[str]:
-    return {m.role for m in account_selectors.memberships_of(official) if m.agency_id == agency.pk}
+def _roles(official: User, agency_id: int) -> set[str]:
+    return {m.role for m in account_selectors.memberships_of(official) if m.agency_id == agency_id}
 
 
 def _check_official(official: User, application: Application) -> set[str]:
-    roles = _roles(official, application.agency)
-    if not roles & OFFICIAL_ROLES:
+    """The official's roles in the case's agency; to anyone else the case does not exist.
+
+    Drafts belong to the applicant alone. Nobody handles their own application.
+    """
+    roles = _roles(official, application.agency_id)
+    if not roles & OFFICIAL_ROLES or application.status == Status.DRAFT:
         raise NotFound(code="application_not_found", message=_("There is no such application."))
+    if application.applicant_id == official.pk:
+        raise PermissionDenied(
+            code="own_application", message=_("You cannot handle your own application.")
+        )
     return roles
 
 
-def _step_role_allows(application: Application, roles: set[str]) -> bool:
-    step = _process(application).steps.get(application.step)
-    return step is not None and (step.role in roles or Role.HEAD in roles)
+def _step_role_allows(process: workflow.Process, step_id: str, roles: set[str]) -> bool:
+    """Officials work task steps: those holding the step's role, and the heads of unit."""
+    step = process.steps.get(step_id)
+    return (
+        step is not None
+        and step.kind is workflow.StepKind.TASK
+        and (step.role in roles or Role.HEAD in roles)
+    )
+
+
+def _check_step(application: Application, roles: set[str]) -> workflow.Process:
+    process = _process(application)
+    if application.status not in {Status.ACTIVE, Status.PAUSED} or not _step_role_allows(
+        process, application.step, roles
+    ):
+        raise PermissionDenied(
+            code="not_your_step", message=_("Your role does not handle this step.")
+        )
+    return process
 
 
 @transaction.atomic
 def case_take(*, application: Application, official: User) -> Application:
+    """The official takes the case at its current step to work on it."""
     locked = _locked(application)
     roles = _check_official(official, locked)
-    if locked.is_final or not _step_role_allows(locked, roles):
-        raise PermissionDenied(
-            code="not_your_step", message=_("Your role does not handle this step.")
-        )
+    _check_step(locked, roles)
     if locked.assignee_id not in (None, official.pk) and Role.HEAD not in roles:
         raise Conflict(code="taken", message=_("Another official has taken this case."))
+    if locked.assignee_id == official.pk:
+        return locked
     locked.assignee = official
     locked.save(update_fields=["assignee", "updated_at"])
     _event(locked, action="taken", actor=official, actor_kind="official", at=_now())
@@ -666,13 +897,19 @@ def case_take(*, application: Application, official: User) -> Application:
 
 @transaction.atomic
 def case_assign(*, application: Application, head: User, assignee: User) -> Application:
+    """A head of unit gives the case to an official whose role handles its current step."""
     locked = _locked(application)
     roles = _check_official(head, locked)
     if Role.HEAD not in roles:
         raise PermissionDenied(
             code="head_only", message=_("Only the head of the unit assigns cases.")
         )
-    if not _step_role_allows(locked, _roles(assignee, locked.agency)):
+    process = _check_step(locked, roles)
+    if (
+        not assignee.is_active
+        or assignee.pk == locked.applicant_id
+        or not _step_role_allows(process, locked.step, _roles(assignee, locked.agency_id))
+    ):
         raise ValidationError(
             code="assignee_role",
             message=_("This official's role does not handle this step."),
@@ -693,16 +930,25 @@ def case_assign(*, application: Application, head: User, assignee: User) -> Appl
 
 @transaction.atomic
 def case_comment(*, application: Application, official: User, text: str) -> Comment:
+    """An officials' note on the case; the applicant never sees it."""
     locked = _locked(application)
     _check_official(official, locked)
-    text = (text or "").strip()
-    if not text or len(text) > MAX_NOTE:
-        raise ValidationError(
-            code="comment_length",
-            message=_("Write a comment of at most 2,000 characters."),
-            field="text",
-        )
+    text = _text(
+        text,
+        field="text",
+        code="comment_length",
+        message=_("Write a comment of at most 2,000 characters."),
+    )
     return Comment.objects.create(application=locked, author=official, text=text)
+
+
+def _needs_reason(process: workflow.Process, step_id: str, action: str) -> bool:
+    """Decisions and questions are read by the applicant: they need the official's words."""
+    target = process.routes(step_id).get(action)
+    return action in {"approve", "reject", workflow.REQUEST_INFO} or target in {
+        workflow.APPROVED,
+        workflow.REJECTED,
+    }
 
 
 @transaction.atomic
@@ -713,24 +959,20 @@ def case_act(
     return, or any action the process declares for the step. A decision needs a reason."""
     locked = _locked(application)
     roles = _check_official(official, locked)
-    if locked.is_final or not _step_role_allows(locked, roles):
-        raise PermissionDenied(
-            code="not_your_step", message=_("Your role does not handle this step.")
-        )
+    process = _check_step(locked, roles)
     note = (note or "").strip()
-    if action in {"approve", "reject", workflow.REQUEST_INFO} and not note:
-        raise ValidationError(
-            code="reason_required",
-            message=_("Give the reason, the applicant will read it."),
+    if note or _needs_reason(process, locked.step, action):
+        note = _text(
+            note,
             field="note",
+            code="reason_required",
+            message=_("Give the reason in at most 2,000 characters; the applicant will read it."),
         )
-    if len(note) > MAX_NOTE:
-        raise ValidationError(code="note_too_long", message=_("The text is too long."))
-    step = _process(locked).steps[locked.step]
+    step = process.steps[locked.step]
     now = _now()
     try:
         state, event = workflow.apply(
-            _process(locked),
+            process,
             _state(locked),
             action,
             actor=str(step.role),
@@ -743,18 +985,25 @@ def case_act(
             code=f"transition_{exc.code}", message=_("This action is not possible now.")
         ) from None
     _store(locked, state)
-    if locked.assignee_id is None:
+    if action == workflow.REQUEST_INFO and locked.assignee_id is None:
         locked.assignee = official
     locked.save()
     _record_history(locked, [event], official, "official")
     if action == workflow.REQUEST_INFO:
-        InfoRequest.objects.create(
+        request = InfoRequest.objects.create(
             application=locked, question=note, asked_by=official, asked_at=now
         )
-        _notify(locked, locked.applicant, "application.info_requested", f"info:{event.at}")
+        _notify(
+            locked,
+            locked.applicant,
+            "application.info_requested",
+            f"info:{request.pk}",
+            reason=note,
+            deadline=_answer_by(now),
+        )
     elif locked.is_final:
         _finish(locked, official, now, reason=note, facts=None)
-    elif _process(locked).steps[locked.step].kind is workflow.StepKind.AUTO:
+    elif process.steps[locked.step].kind is workflow.StepKind.AUTO:
         WorkItem.objects.create(application=locked)
     return locked
 
@@ -766,19 +1015,19 @@ def case_act(
 def application_answer_info(
     *, application: Application, applicant: User, answer: str
 ) -> Application:
-    """The applicant answers the official's question; the step's clock runs again."""
+    """The applicant answers the official's question; the step's clock runs again, its
+    deadline moved by the working days the case waited."""
     _own(application, applicant)
     locked = _locked(application)
     request = locked.info_requests.filter(answered_at__isnull=True).order_by("-asked_at").first()
     if locked.status != Status.PAUSED or request is None:
         raise Conflict(code="no_question", message=_("No information is being asked for."))
-    answer = (answer or "").strip()
-    if not answer or len(answer) > MAX_NOTE:
-        raise ValidationError(
-            code="answer_length",
-            message=_("Write an answer of at most 2,000 characters."),
-            field="answer",
-        )
+    answer = _text(
+        answer,
+        field="answer",
+        code="answer_length",
+        message=_("Write an answer of at most 2,000 characters."),
+    )
     now = _now()
     state, event = workflow.apply(
         _process(locked),
@@ -798,17 +1047,18 @@ def application_answer_info(
 
 @transaction.atomic
 def application_withdraw(*, application: Application, applicant: User) -> Application:
+    """The applicant withdraws an application that is not yet decided."""
     _own(application, applicant)
     locked = _locked(application)
     now = _now()
+    if locked.status in FINAL_STATUSES:
+        raise Conflict(code="already_decided", message=_("This application is already closed."))
     if locked.status in {Status.DRAFT, Status.AWAITING_PARTIES}:
         locked.status = Status.WITHDRAWN
         locked.decided_at = now
         locked.save(update_fields=["status", "decided_at", "updated_at"])
-        _event(locked, action="withdraw", actor=applicant, actor_kind="applicant", at=now)
+        _event(locked, action=workflow.WITHDRAW, actor=applicant, actor_kind="applicant", at=now)
         return locked
-    if locked.is_final:
-        raise Conflict(code="already_decided", message=_("This application is already closed."))
     state, event = workflow.apply(
         _process(locked),
         _state(locked),
@@ -827,47 +1077,76 @@ def application_withdraw(*, application: Application, applicant: User) -> Applic
 # --- background work ----------------------------------------------------------------------
 
 
-def _claim(limit: int, now: datetime.datetime) -> list[int]:
-    """Claim pending work items with a lease; two workers never hold the same item."""
+def _claim(limit: int, now: datetime.datetime) -> list[tuple[int, int]]:
+    """Claim pending work items with a lease: ``(id, attempts)`` of each item won.
+
+    A conditional UPDATE takes each: of two workers that saw the same item, one changes the
+    row and the other finds nothing left to change. An item whose worker died is taken again
+    once its lease has run out.
+    """
     candidates = list(
         WorkItem.objects.filter(done_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
         .order_by("id")
-        .values_list("id", "claimed_until")[:limit]
+        .values_list("id", "attempts")[:limit]
     )
     claimed = []
-    for item_id, lease in candidates:
-        won = WorkItem.objects.filter(pk=item_id, claimed_until=lease, done_at__isnull=True).update(
-            claimed_until=now + LEASE, attempts=F("attempts") + 1
+    for item_id, attempts in candidates:
+        won = (
+            WorkItem.objects.filter(pk=item_id, attempts=attempts, done_at__isnull=True)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+            .update(claimed_until=now + LEASE, attempts=attempts + 1)
         )
         if won:
-            claimed.append(item_id)
+            claimed.append((item_id, attempts + 1))
     return claimed
 
 
-def _process_item(item_id: int) -> None:
+def _process_item(item_id: int) -> bool:
+    """Do one item's work, at most once: False when it had been done already.
+
+    The item is locked and marked done in the transaction of the work, so a second worker
+    holding the same item (its lease having run out) finds it done and does nothing.
+    """
     with transaction.atomic():
         item = WorkItem.objects.select_for_update().get(pk=item_id)
         if item.done_at is not None:
-            return
-        application = _locked(item.application)
+            return False
         now = _now()
+        application = _locked(item.application)
         if application.status == Status.ACTIVE:
             step = _process(application).steps.get(application.step)
             if step is not None and step.kind is workflow.StepKind.AUTO:
-                _decide_automatically(application, now)
+                try:
+                    with transaction.atomic():
+                        _decide_automatically(application, now)
+                except DomainError as exc:
+                    logger.warning(
+                        "automatic approval of %s failed (%s): a person decides",
+                        application.number,
+                        exc.code,
+                    )
+                    _decide_automatically(_locked(application), now, failed=exc)
         item.done_at = now
-        item.save(update_fields=["done_at"])
+        item.last_error = ""
+        item.save(update_fields=["done_at", "last_error"])
+        return True
 
 
 def work_once(*, limit: int = 50) -> int:
-    """Process a batch of pending automatic work; returns how many items were handled."""
+    """Process a batch of pending automatic work; returns how many items were handled.
+
+    An item that fails keeps its error and is tried again once its lease runs out, at most
+    ``MAX_ATTEMPTS`` times in all.
+    """
     handled = 0
-    for item_id in _claim(limit, _now()):
+    for item_id, _attempts in _claim(limit, _now()):
         try:
             _process_item(item_id)
-        except DomainError as exc:
-            WorkItem.objects.filter(pk=item_id).update(last_error=str(exc.message)[:2000])
+        except Exception as exc:
+            logger.exception("casework work item %s failed", item_id)
+            message = exc.code if isinstance(exc, DomainError) else repr(exc)
+            WorkItem.objects.filter(pk=item_id).update(last_error=message[:2000])
         handled += 1
     return handled
 
@@ -883,18 +1162,34 @@ def deadlines_escalate(*, today: datetime.date | None = None) -> EscalationRepor
     """Tell the heads of unit about cases past their step's deadline, once per deadline."""
     today = today or _local(_now()).date()
     overdue = (
-        Application.objects.select_for_update()
+        Application.objects.select_for_update(of=("self",))
         .filter(status=Status.ACTIVE, deadline__lt=today)
-        .exclude(escalated_for=F("deadline"))
+        .filter(Q(escalated_for__isnull=True) | ~Q(escalated_for=F("deadline")))
         .select_related("agency", "service_version__service")
+        .order_by("deadline", "id")
     )
     notified = count = 0
+    heads: dict[int, list[User]] = {}
+    processes: dict[int, workflow.Process] = {}
     for application in overdue:
         count += 1
-        heads = account_selectors.members_with_role(application.agency_id, Role.HEAD)
-        for head in heads:
+        if application.agency_id not in heads:
+            heads[application.agency_id] = account_selectors.members_with_role(
+                application.agency_id, Role.HEAD
+            )
+        if application.service_version_id not in processes:
+            processes[application.service_version_id] = _process(application)
+        step = processes[application.service_version_id].steps.get(application.step)
+        label = step.label if step is not None and step.label else application.step
+        for head in heads[application.agency_id]:
             _notify(
-                application, head, "application.step_overdue", f"overdue:{application.deadline}"
+                application,
+                head,
+                "application.step_overdue",
+                f"overdue:{application.step}:{application.deadline}",
+                deadline=application.deadline,
+                step=label,
+                link=f"/backoffice/cases/{application.number}/",
             )
             notified += 1
         application.escalated_for = application.deadline
@@ -913,7 +1208,10 @@ def deadlines_escalate(*, today: datetime.date | None = None) -> EscalationRepor
 # --- notifications ------------------------------------------------------------------------
 
 
-def _notify(application: Application, recipient: User, template: str, reason: str) -> None:
+def _notify(
+    application: Application, recipient: User, template: str, occasion: str, **context: Any
+) -> None:
+    """A message about the application, once per occasion and recipient."""
     version = application.service_version
     notifications.notify(
         recipient=recipient,
@@ -922,8 +1220,7 @@ def _notify(application: Application, recipient: User, template: str, reason: st
             "number": application.number,
             "service": version.name.to_dict(),
             "link": f"/account/applications/{application.number}/",
-            "reason": application.decision_reason,
-            "deadline": application.deadline.isoformat() if application.deadline else "",
+            **context,
         },
-        dedupe_key=f"application:{application.number}:{reason}:{recipient.pk}",
+        dedupe_key=f"application:{application.number}:{occasion}",
     )

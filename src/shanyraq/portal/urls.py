@@ -1,6 +1,17 @@
 from django.urls import path
 
 from . import my_data, views
+from .applications import (
+    application_answer,
+    application_detail,
+    application_respond,
+    application_review,
+    application_start,
+    application_step,
+    application_withdraw,
+    my_applications,
+)
+from .inbox import inbox, message
 
 app_name = "portal"
 
@@ -8,6 +19,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("services/", views.service_list, name="service_list"),
     path("services/<slug:code>/", views.service_detail, name="service_detail"),
+    path("services/<slug:code>/apply/", application_start, name="application_start"),
     path("search/", views.search, name="search"),
     path("agencies/", views.agency_list, name="agency_list"),
     path("agencies/<slug:code>/", views.agency_detail, name="agency_detail"),
@@ -18,6 +30,31 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("account/", views.account, name="account"),
     path("account/data-usage/", my_data.data_usage, name="data_usage"),
+    path("account/applications/", my_applications, name="applications"),
+    path("account/applications/<slug:number>/", application_detail, name="application"),
+    path(
+        "account/applications/<slug:number>/step/<int:index>/",
+        application_step,
+        name="application_step",
+    ),
+    path(
+        "account/applications/<slug:number>/review/", application_review, name="application_review"
+    ),
+    path(
+        "account/applications/<slug:number>/answer/", application_answer, name="application_answer"
+    ),
+    path(
+        "account/applications/<slug:number>/withdraw/",
+        application_withdraw,
+        name="application_withdraw",
+    ),
+    path(
+        "account/applications/<slug:number>/respond/",
+        application_respond,
+        name="application_respond",
+    ),
+    path("account/messages/", inbox, name="inbox"),
+    path("account/messages/<int:notification_id>/", message, name="inbox_message"),
     path("account/records/", my_data.my_records, name="my_records"),
     # Keys may contain "/" (a flat's cadastral number): the proof route comes first.
     path(

@@ -666,13 +666,15 @@ def records_read_for_case(
     basis: str,
     case_ref: str,
     system_name: str,
+    actor: User | None = None,
 ) -> dict[tuple[str, str], CaseRead | None]:
     """Current live records an agency's system reads to handle an application, by
     ``(register, key)``: None where there is no such live record.
 
     The service version declares what it reads (``reads``: register, key, and the fields it
     needs or None for all), so no grant is looked up; every record shown is recorded in the
-    data tracker as read by the agency's system, for ``purpose``. Runs in the caller's
+    data tracker as read by the agency, for ``purpose``: by ``actor`` when an official looks
+    at the case, by the agency's system (``system_name``) otherwise. Runs in the caller's
     transaction.
     """
     purpose, basis, case_ref = _check_purpose(purpose, basis, case_ref)
@@ -701,8 +703,8 @@ def records_read_for_case(
         )
     if logged:
         access_log.access_record(
-            actor=None,
-            actor_name=system_name,
+            actor=actor,
+            actor_name="" if actor is not None else system_name,
             agency=agency,
             action=AccessAction.READ,
             purpose=purpose,

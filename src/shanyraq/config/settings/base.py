@@ -77,6 +77,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shanyraq.portal.context_processors.portal",
+                "shanyraq.notifications.context_processors.inbox",
             ],
         },
     }
@@ -182,6 +183,22 @@ LEDGER_STORAGE_DIR = Path(env.str("LEDGER_STORAGE_DIR", default=str(VAR_DIR / "l
 LEDGER_WITNESSES_FILE = Path(
     env.str("LEDGER_WITNESSES_FILE", default=str(VAR_DIR / "keys" / "witnesses.json"))
 )
+
+# Notifications (see docs/notifications.md). Email goes through Django's email API: SMTP by
+# default, configured by the EMAIL_* variables. SMS goes through the gateway class named by
+# SMS_GATEWAY; the fake one writes each message as a JSON line to SMS_FAKE_OUTBOX.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Shanyraq <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SMS_GATEWAY = env.str("SMS_GATEWAY", default="shanyraq.notifications.sms.FakeSmsGateway")
+SMS_FAKE_OUTBOX = VAR_DIR / "sms-outbox.jsonl"
 
 LOGGING = {
     "version": 1,

@@ -26,3 +26,11 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 LANGUAGE_COOKIE_SECURE = True
 LANGUAGE_COOKIE_HTTPONLY = True
+
+# No silent default for text messages: name a real gateway, or the fake one on purpose.
+SMS_GATEWAY = env.str("SMS_GATEWAY", default="")
+if not SMS_GATEWAY:
+    raise ImproperlyConfigured(
+        "SMS_GATEWAY must name the SMS gateway class (or, on purpose, "
+        "shanyraq.notifications.sms.FakeSmsGateway)."
+    )

@@ -20,3 +20,6 @@ MEDIA_ROOT = Path(tempfile.gettempdir()) / "shanyraq-test-media"
 SHANYRAQ_DEMO = False
 STATIC_ROOT = Path(tempfile.gettempdir()) / "shanyraq-test-static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SMS_GATEWAY = "shanyraq.notifications.sms.FakeSmsGateway"
+SMS_FAKE_OUTBOX = Path(tempfile.gettempdir()) / "shanyraq-test-sms" / "sms-outbox.jsonl"

@@ -1,0 +1,361 @@
+"""Applications over HTTP, in the spirit of GovStack's Registration building block.
+
+For applicants (a session or a bearer token of a person with an IIN):
+
+- ``GET /applications/forms/{service}``: a service's form, steps and what the registers will
+  fill in;
+- ``POST /applications``: a draft, or with ``"submit": true`` a submitted application in one
+  request; an ``Idempotency-Key`` header makes a repeated request return the same
+  application instead of a second one;
+- ``GET /applications`` (mine), ``GET /applications/{number}`` (status, deadline, history),
+  ``PATCH /applications/{number}`` (answers of a draft), ``POST .../submit``,
+  ``POST .../withdraw``, ``POST .../answer`` (to an official's question).
+
+For agency systems and officials (their own agency's cases): ``GET /tasks`` and
+``POST /tasks/{number}/complete``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
+
+from shanyraq.accounts.models import User
+from shanyraq.core.errors import Conflict, PermissionDenied, ValidationError
+from shanyraq.core.text import TranslatedText
+
+from . import selectors, services
+from .models import Application
+
+router = Router(tags=["applications"])
+
+NUMBER_PATTERN = r"^A[0-9]{4}-[0-9]{7}$"
+CODE_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
+
+
+def _person(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _applicant(request: HttpRequest) -> User:
+    user = _person(request)
+    if not user.iin:
+        raise PermissionDenied(
+            code="iin_required", message=_("Only people with an IIN can apply online.")
+        )
+    return user
+
+
+class Text(Schema):
+    kk: str
+    ru: str
+    en: str
+
+
+class EventOut(Schema):
+    action: str
+    status: str
+    from_step: str
+    to_step: str
+    actor_kind: str
+    note: str
+    deadline: datetime.date | None
+    at: datetime.datetime
+
+
+class ApplicationOut(Schema):
+    number: str
+    service: str
+    service_name: Text
+    agency: str
+    status: str
+    step: str
+    deadline: datetime.date | None
+    deadline_state: str | None = Field(description="on_time, due_today, overdue or paused.")
+    answers: dict[str, Any]
+    prefilled: dict[str, Any] = Field(description="Fields the registers filled in, by source.")
+    decision_reason: str
+    decision_trace: dict[str, Any] | None = Field(
+        description="The automatic decision: each condition, the facts it used, its outcome."
+    )
+    created_at: datetime.datetime
+    submitted_at: datetime.datetime | None
+    decided_at: datetime.datetime | None
+    history: list[EventOut]
+
+
+class ApplicationListOut(Schema):
+    count: int
+    items: list[ApplicationOut]
+
+
+class ApplicationIn(Schema):
+    service: str = Field(max_length=80, pattern=CODE_PATTERN)
+    answers: dict[str, Any] = Field(default_factory=dict)
+    submit: bool = Field(False, description="Submit at once (all answers must be given).")
+
+
+class AnswersIn(Schema):
+    answers: dict[str, Any]
+    step: int | None = Field(None, ge=0, le=50, description="The form step these answers fill.")
+
+
+class AnswerIn(Schema):
+    answer: str = Field(max_length=2000)
+
+
+class FormOut(Schema):
+    service: str
+    name: Text
+    form: dict[str, Any]
+    esign_required: bool
+
+
+class TaskQuery(Schema):
+    step: str = Field("", max_length=40)
+    service: str = Field("", max_length=80)
+    state: str = Field("", pattern=r"^(|on_time|due_today|overdue|paused)$")
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(50, ge=1, le=200)
+
+
+class TaskOut(Schema):
+    number: str
+    service: str
+    step: str
+    status: str
+    deadline: datetime.date | None
+    deadline_state: str | None
+    assignee: str | None
+    actions: list[str]
+
+
+class TaskListOut(Schema):
+    count: int
+    items: list[TaskOut]
+
+
+class CompleteIn(Schema):
+    action: str = Field(max_length=40)
+    note: str = Field("", max_length=2000)
+
+
+def _out(application: Application, *, with_history: bool = True) -> dict[str, Any]:
+    version = application.service_version
+    return {
+        "number": application.number,
+        "service": version.service.code,
+        "service_name": TranslatedText.from_value(version.name, partial=True).to_dict(),
+        "agency": application.agency.code,
+        "status": application.status,
+        "step": application.step,
+        "deadline": application.deadline,
+        "deadline_state": selectors.deadline_state(application),
+        "answers": application.answers,
+        "prefilled": application.prefilled,
+        "decision_reason": application.decision_reason,
+        "decision_trace": _public_trace(application.decision_trace),
+        "created_at": application.created_at,
+        "submitted_at": application.submitted_at,
+        "decided_at": application.decided_at,
+        "history": selectors.case_history(application) if with_history else [],
+    }
+
+
+def _public_trace(trace: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The decision's explanation without the salt that opens its ledger commitment."""
+    if trace is None:
+        return None
+    return {k: v for k, v in trace.items() if k != "salt"}
+
+
+@router.get("/applications/forms/{service}", response=FormOut, summary="A service's form")
+def form(request: HttpRequest, service: str) -> dict[str, Any]:
+    version = selectors.service_version_for_applying(service)
+    return {
+        "service": version.service.code,
+        "name": TranslatedText.from_value(version.name, partial=True).to_dict(),
+        "form": version.form or {},
+        "esign_required": version.esign_required,
+    }
+
+
+@router.get("/applications", response=ApplicationListOut, summary="My applications")
+def mine(request: HttpRequest) -> dict[str, Any]:
+    applications = list(selectors.applications_of(_applicant(request))[:200])
+    return {
+        "count": len(applications),
+        "items": [_out(a, with_history=False) for a in applications],
+    }
+
+
+IDEMPOTENCY_HEADER = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": False,
+            "schema": {"type": "string", "maxLength": 100},
+            "description": "A repeated request with the same key returns the same application.",
+        }
+    ]
+}
+
+
+def _idempotency_key(request: HttpRequest) -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 100:
+        raise ValidationError(
+            code="idempotency_key_too_long",
+            message=_("The Idempotency-Key may be at most 100 characters."),
+            field="Idempotency-Key",
+        )
+    return key
+
+
+@router.post(
+    "/applications",
+    response={200: ApplicationOut, 201: ApplicationOut},
+    summary="Start (and optionally submit) an application",
+    openapi_extra=IDEMPOTENCY_HEADER,
+)
+def create(request: HttpRequest, body: ApplicationIn) -> Status[dict[str, Any]]:
+    applicant = _applicant(request)
+    idempotency_key = _idempotency_key(request)
+    if idempotency_key:
+        earlier = selectors.application_by_idempotency_key(applicant, idempotency_key)
+        if earlier is not None:
+            return Status(200, _out(earlier))
+    try:
+        with transaction.atomic():
+            application = services.application_start(applicant=applicant, service_code=body.service)
+            application.idempotency_key = idempotency_key
+            application.save(update_fields=["idempotency_key"])
+            if body.answers:
+                application = services.application_save(
+                    application=application, applicant=applicant, values=body.answers, step=None
+                )
+            if body.submit:
+                application = services.application_submit(
+                    application=application, applicant=applicant, idempotency_key=idempotency_key
+                )
+    except IntegrityError:  # the same key, sent twice at the same moment
+        earlier = selectors.application_by_idempotency_key(applicant, idempotency_key)
+        if earlier is None:
+            raise Conflict(
+                code="idempotency_in_progress",
+                message=_("A request with this Idempotency-Key is still being handled."),
+            ) from None
+        return Status(200, _out(earlier))
+    return Status(201, _out(application))
+
+
+def _mine(request: HttpRequest, number: str) -> tuple[User, Application]:
+    applicant = _applicant(request)
+    return applicant, selectors.application_for_applicant(number, applicant)
+
+
+@router.get("/applications/{number}", response=ApplicationOut, summary="An application")
+def detail(request: HttpRequest, number: str) -> dict[str, Any]:
+    _applicant_user, application = _mine(request, number)
+    return _out(application)
+
+
+@router.patch("/applications/{number}", response=ApplicationOut, summary="Answer a draft")
+def answer_draft(request: HttpRequest, number: str, body: AnswersIn) -> dict[str, Any]:
+    applicant, application = _mine(request, number)
+    application = services.application_save(
+        application=application, applicant=applicant, values=body.answers, step=body.step
+    )
+    return _out(application)
+
+
+@router.post(
+    "/applications/{number}/submit",
+    response=ApplicationOut,
+    summary="Submit",
+    openapi_extra=IDEMPOTENCY_HEADER,
+)
+def submit(request: HttpRequest, number: str) -> dict[str, Any]:
+    applicant, application = _mine(request, number)
+    application = services.application_submit(
+        application=application, applicant=applicant, idempotency_key=_idempotency_key(request)
+    )
+    return _out(application)
+
+
+@router.post("/applications/{number}/withdraw", response=ApplicationOut, summary="Withdraw")
+def withdraw(request: HttpRequest, number: str) -> dict[str, Any]:
+    applicant, application = _mine(request, number)
+    return _out(services.application_withdraw(application=application, applicant=applicant))
+
+
+@router.post(
+    "/applications/{number}/answer",
+    response=ApplicationOut,
+    summary="Answer the official's question",
+)
+def answer(request: HttpRequest, number: str, body: AnswerIn) -> dict[str, Any]:
+    applicant, application = _mine(request, number)
+    application = services.application_answer_info(
+        application=application, applicant=applicant, answer=body.answer
+    )
+    return _out(application)
+
+
+# --- agency systems and officials ---------------------------------------------------------
+
+
+def _official(request: HttpRequest) -> User:
+    user = _person(request)
+    if not selectors.is_case_official(user):
+        raise PermissionDenied(
+            code="officials_only", message=_("Only officials of an agency handle cases.")
+        )
+    return user
+
+
+@router.get("/tasks", response=TaskListOut, summary="Open cases of my agency")
+def tasks(request: HttpRequest, query: Query[TaskQuery]) -> dict[str, Any]:
+    official = _official(request)
+    cases = selectors.queue(
+        official, selectors.QueueFilter(step=query.step, service=query.service, state=query.state)
+    )
+    start = (query.page - 1) * query.page_size
+    page = list(cases[start : start + query.page_size])
+    return {
+        "count": cases.count(),
+        "items": [
+            {
+                "number": a.number,
+                "service": a.service_version.service.code,
+                "step": a.step,
+                "status": a.status,
+                "deadline": a.deadline,
+                "deadline_state": selectors.deadline_state(a),
+                "assignee": a.assignee.get_username() if a.assignee else None,
+                "actions": list(selectors.actions_for(a, official)),
+            }
+            for a in page
+        ],
+    }
+
+
+@router.post(
+    "/tasks/{number}/complete", response=ApplicationOut, summary="Act on a case's current step"
+)
+def complete(request: HttpRequest, number: str, body: CompleteIn) -> dict[str, Any]:
+    official = _official(request)
+    application = selectors.application_for_official(number, official)
+    application = services.case_act(
+        application=application, official=official, action=body.action, note=body.note
+    )
+    return _out(application)

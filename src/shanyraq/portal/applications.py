@@ -1,0 +1,566 @@
+"""Online applications, the citizen's side.
+
+A signed-in citizen starts a draft of a service that takes applications online, answers its
+form one step at a time (every step is saved, so a draft can be resumed from My applications),
+checks the answers on a review page and submits. Then they follow the application: its
+status, what is expected of them now, the deadline, the decision and its history; they answer
+an official's question or withdraw. A person the application names as a party (the buyer in a
+sale) sees it too, and confirms or declines it.
+
+The form's pages are generated from the service version's form (``application_forms``); the
+casework services check the answers and move the application, and their problems are shown
+next to the fields and in the error summary.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from shanyraq.accounts.models import User
+from shanyraq.casework import selectors, services
+from shanyraq.casework.models import Application, CaseEvent, Status
+from shanyraq.catalog import selectors as catalog
+from shanyraq.catalog.models import ServiceVersion
+from shanyraq.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+
+from .application_forms import (
+    FormDefinition,
+    Problem,
+    posted_values,
+    review_steps,
+    step_page,
+    step_url,
+    submission_problems,
+    text_of,
+)
+
+PAGE_SIZE = 20
+MAX_ANSWER = 2000
+
+# --- labels ---------------------------------------------------------------------------------
+
+STATUS_TAGS = {
+    Status.DRAFT: "govuk-tag--grey",
+    Status.AWAITING_PARTIES: "govuk-tag--yellow",
+    Status.ACTIVE: "",
+    Status.PAUSED: "govuk-tag--yellow",
+    Status.APPROVED: "govuk-tag--green",
+    Status.REJECTED: "govuk-tag--red",
+    Status.WITHDRAWN: "govuk-tag--grey",
+}
+
+# What each entry of an application's history means, as the applicant reads it.
+ACTIONS = {
+    "created": gettext_lazy("Draft started"),
+    "submitted": gettext_lazy("Application submitted"),
+    "submit": gettext_lazy("Application submitted"),
+    "start": gettext_lazy("Processing started"),
+    "approve": gettext_lazy("Approved"),
+    "reject": gettext_lazy("Rejected"),
+    "request_info": gettext_lazy("The agency asked for information"),
+    "provide_info": gettext_lazy("Information provided"),
+    "return": gettext_lazy("Returned to an earlier step"),
+    "withdraw": gettext_lazy("Withdrawn"),
+    "taken": gettext_lazy("Taken up by an official"),
+    "assigned": gettext_lazy("Assigned to an official"),
+    "escalated": gettext_lazy("Deadline passed, referred to the head of the unit"),
+    "party_confirmed": gettext_lazy("The other party confirmed"),
+    "party_declined": gettext_lazy("The other party declined"),
+    "complete": gettext_lazy("Step completed"),
+    "undecided": gettext_lazy("Passed to an official to decide"),
+    "sign": gettext_lazy("Signed"),
+}
+OTHER_ACTION = gettext_lazy("Processing step completed")
+# Only these notes are written for the applicant: a decision's reason and a question.
+NOTES_FOR_APPLICANT = frozenset({"approve", "reject", "request_info"})
+
+ACTORS = {
+    "applicant": gettext_lazy("You"),
+    "party": gettext_lazy("The other party"),
+    "official": gettext_lazy("An official"),
+    "system": gettext_lazy("Automatic processing"),
+}
+
+DEADLINE_TAGS = {
+    "on_time": ("govuk-tag--green", gettext_lazy("On time")),
+    "due_today": ("govuk-tag--yellow", gettext_lazy("Due today")),
+    "overdue": ("govuk-tag--red", gettext_lazy("Overdue")),
+    "paused": ("govuk-tag--grey", gettext_lazy("Paused until you answer")),
+}
+
+# --- the application's page ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    at: datetime.datetime
+    what: str
+    by: str
+    status: str
+    step: str
+    note: str
+
+
+def _step_labels(version: ServiceVersion) -> dict[str, str]:
+    steps = (version.process or {}).get("steps") or []
+    return {
+        str(step.get("id")): text_of(step.get("label"))
+        for step in steps
+        if isinstance(step, Mapping) and step.get("label")
+    }
+
+
+def _history(version: ServiceVersion, events: Iterable[CaseEvent]) -> list[HistoryRow]:
+    steps = _step_labels(version)
+    rows = []
+    for event in events:
+        rows.append(
+            HistoryRow(
+                at=event.at,
+                what=str(ACTIONS.get(event.action, OTHER_ACTION)),
+                by=str(ACTORS.get(event.actor_kind, "")),
+                status=event.get_status_display(),
+                step=steps.get(event.to_step, ""),
+                note=event.note if event.action in NOTES_FOR_APPLICANT else "",
+            )
+        )
+    return rows
+
+
+CHECK_OUTCOMES = {
+    "true": gettext_lazy("Met"),
+    "false": gettext_lazy("Not met"),
+    "unknown": gettext_lazy("Could not be checked"),
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    label: str
+    outcome: str
+
+
+def _checks(application: Application) -> list[Check]:
+    """The conditions an automatic decision checked and how each came out (not the facts it
+    read: those are in the applicant's records)."""
+    trace = application.decision_trace or {}
+    conditions = trace.get("conditions") if isinstance(trace, Mapping) else None
+    if not application.is_final or not isinstance(conditions, list):
+        return []
+    return [
+        Check(text_of(c.get("label")), str(CHECK_OUTCOMES.get(str(c.get("outcome")), "")))
+        for c in conditions
+        if isinstance(c, Mapping)
+    ]
+
+
+def _question(events: list[CaseEvent]) -> str:
+    """The official's latest question (its note), while the case waits for the answer."""
+    asked = [e for e in events if e.action == "request_info"]
+    return asked[-1].note if asked else ""
+
+
+# --- views ---------------------------------------------------------------------------------
+
+
+def _person(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # behind login_required
+    return user
+
+
+def _error(request: HttpRequest, status: int, message: Any) -> HttpResponse:
+    return render(
+        request, "portal/error.html", {"status": status, "message": message}, status=status
+    )
+
+
+def _no_iin(request: HttpRequest) -> HttpResponse:
+    return _error(request, 403, _("These pages are for people who sign in with their IIN."))
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return _error(request, 404, _("There is no such application."))
+
+
+def _citizen(request: HttpRequest) -> User | None:
+    person = _person(request)
+    return person if person.iin else None
+
+
+def _detail_url(application: Application) -> str:
+    return reverse("portal:application", args=[application.number])
+
+
+def _continue_url(application: Application, definition: FormDefinition) -> str:
+    """Where to continue a draft: the first step not yet saved, or the review."""
+    if application.form_step >= len(definition.steps):
+        return reverse("portal:application_review", args=[application.number])
+    return step_url(application, application.form_step)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_start(request: HttpRequest, code: str) -> HttpResponse:
+    """What applying takes, and the button that starts a draft."""
+    person = _citizen(request)
+    if person is None:
+        return _no_iin(request)
+    try:
+        version = catalog.service_passport(code)
+    except NotFound:
+        return _error(request, 404, _("There is no such service in the catalog."))
+    if not version.form or not version.process:
+        return _error(request, 404, _("This service does not take applications online."))
+    if request.method == "POST":
+        try:
+            application = services.application_start(applicant=person, service_code=code)
+        except (NotFound, ValidationError) as exc:
+            return _error(request, 404, exc.message)
+        except PermissionDenied as exc:
+            return _error(request, 403, exc.message)
+        return redirect(step_url(application, 0))
+    definition = FormDefinition(version.form)
+    drafts = selectors.applications_of(person).filter(
+        status=Status.DRAFT, service_version__service__code=code
+    )
+    resumable = [(d, _continue_url(d, FormDefinition(d.service_version.form))) for d in drafts]
+    return render(
+        request,
+        "portal/application_start.html",
+        {
+            "version": version,
+            "step_titles": [definition.title(i) for i in range(len(definition.steps))],
+            "prefills": bool((version.form.get("ui") or {}).get("prefill")),
+            "drafts": resumable,
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_step(request: HttpRequest, number: str, index: int) -> HttpResponse:
+    """One step of the form; saving it moves on to the next step or to the review."""
+    person = _citizen(request)
+    if person is None:
+        return _no_iin(request)
+    try:
+        application = selectors.application_for_applicant(number, person)
+    except NotFound:
+        return _not_found(request)
+    if application.status != Status.DRAFT:
+        return redirect(_detail_url(application))
+    definition = FormDefinition(application.service_version.form)
+    if not 0 <= index < len(definition.steps):
+        return _error(request, 404, _("This application form has no such step."))
+    if index > application.form_step:
+        return redirect(_continue_url(application, definition))
+    posted: QueryDict | None = None
+    problems: list[Mapping[str, Any]] = []
+    status = 200
+    if request.method == "POST":
+        names = [n for n in definition.fields(index) if n not in (application.prefilled or {})]
+        try:
+            application = services.application_save(
+                application=application,
+                applicant=person,
+                values=posted_values(definition, names, request.POST),
+                step=index,
+            )
+        except ValidationError as exc:
+            posted, status = request.POST, 400
+            listed = exc.details.get("problems")
+            problems = list(listed) if isinstance(listed, list) else []
+            if not problems:
+                problems = [{"field": exc.field or "$", "message": str(exc.message)}]
+        except Conflict:
+            return redirect(_detail_url(application))
+        else:
+            if index + 1 < len(definition.steps):
+                return redirect(step_url(application, index + 1))
+            return redirect("portal:application_review", application.number)
+    known, inputs, summary = step_page(definition, application, index, posted, problems)
+    back = (
+        step_url(application, index - 1)
+        if index
+        else reverse("portal:application_start", args=[application.service_version.service.code])
+    )
+    return render(
+        request,
+        "portal/application_step.html",
+        {
+            "application": application,
+            "version": application.service_version,
+            "index": index,
+            "number_of_steps": len(definition.steps),
+            "title": definition.title(index),
+            "known": known,
+            "fields": inputs,
+            "problems": summary,
+            "back_url": back,
+        },
+        status=status,
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_review(request: HttpRequest, number: str) -> HttpResponse:
+    """Every answer, with links to change them, and the button that submits."""
+    person = _citizen(request)
+    if person is None:
+        return _no_iin(request)
+    try:
+        application = selectors.application_for_applicant(number, person)
+    except NotFound:
+        return _not_found(request)
+    if application.status != Status.DRAFT:
+        return redirect(_detail_url(application))
+    definition = FormDefinition(application.service_version.form)
+    if application.form_step < len(definition.steps):
+        return redirect(_continue_url(application, definition))
+    problems: list[Problem] = []
+    status = 200
+    if request.method == "POST":
+        key = request.POST.get("idempotency_key", "")[:100]
+        try:
+            submitted = services.application_submit(
+                application=application, applicant=person, idempotency_key=key
+            )
+        except ValidationError as exc:
+            problems, status = submission_problems(definition, application, exc), 400
+        except Conflict as exc:
+            problems, status = [Problem(str(exc.message))], 409
+        else:
+            messages.success(
+                request,
+                _("Application %(number)s was submitted.") % {"number": submitted.number},
+            )
+            return redirect(_detail_url(submitted))
+    return render(
+        request,
+        "portal/application_review.html",
+        {
+            "application": application,
+            "version": application.service_version,
+            "steps": review_steps(definition, application, editable=True, with_known=True),
+            "problems": problems,
+            "idempotency_key": secrets.token_urlsafe(24),
+            "back_url": step_url(application, len(definition.steps) - 1),
+        },
+        status=status,
+    )
+
+
+@dataclass(frozen=True)
+class ListRow:
+    application: Application
+    status_tag: str
+    deadline_tag: tuple[str, str] | None
+    continue_url: str  # where a draft is resumed
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET"])
+def my_applications(request: HttpRequest) -> HttpResponse:
+    person = _citizen(request)
+    if person is None:
+        return _no_iin(request)
+    try:
+        number = max(1, min(int(request.GET.get("page", "1")), 100_000))
+    except ValueError:
+        number = 1
+    page = Paginator(selectors.applications_of(person), PAGE_SIZE).get_page(number)
+    rows = []
+    for application in page.object_list:
+        state = selectors.deadline_state(application)
+        url = ""
+        if application.status == Status.DRAFT:
+            url = _continue_url(application, FormDefinition(application.service_version.form))
+        rows.append(
+            ListRow(
+                application,
+                STATUS_TAGS.get(Status(application.status), ""),
+                _deadline_tag(state),
+                url,
+            )
+        )
+    awaiting = list(selectors.applications_awaiting_me(person))
+    return render(
+        request,
+        "portal/application_list.html",
+        {"page": page, "rows": rows, "awaiting": awaiting},
+    )
+
+
+def _deadline_tag(state: str | None) -> tuple[str, str] | None:
+    if state is None or state not in DEADLINE_TAGS:
+        return None
+    css, label = DEADLINE_TAGS[state]
+    return css, str(label)
+
+
+def _detail(
+    request: HttpRequest,
+    person: User,
+    number: str,
+    *,
+    problems: Sequence[Problem] = (),
+    answer: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The application's page, for its applicant or for a party it names."""
+    try:
+        application = selectors.application_for_applicant(number, person)
+        is_party = False
+    except NotFound:
+        try:
+            application = selectors.application_for_party(number, person)
+        except NotFound:
+            return _not_found(request)
+        is_party = True
+    version = application.service_version
+    definition = FormDefinition(version.form)
+    context: dict[str, Any] = {
+        "application": application,
+        "version": version,
+        "is_party": is_party,
+        "status_tag": STATUS_TAGS.get(Status(application.status), ""),
+        "deadline_tag": _deadline_tag(selectors.deadline_state(application)),
+        "problems": list(problems),
+        "answer": answer,
+        "answer_error": next((p.message for p in problems if p.href == "#answer"), ""),
+        "max_answer": MAX_ANSWER,
+    }
+    if is_party:
+        context["awaiting_me"] = (
+            selectors.applications_awaiting_me(person).filter(pk=application.pk).exists()
+        )
+        # The party reads what they are asked to confirm: the applicant's own answers, not
+        # what the registers hold about the applicant.
+        context["steps"] = review_steps(definition, application, editable=False, with_known=False)
+    else:
+        events = selectors.case_history(application)
+        context["history"] = _history(version, events)
+        context["checks"] = _checks(application)
+        if application.status == Status.PAUSED:
+            context["question"] = _question(events)
+        if application.status == Status.DRAFT:
+            context["continue_url"] = _continue_url(application, definition)
+    return render(request, "portal/application_detail.html", context, status=status)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET"])
+def application_detail(request: HttpRequest, number: str) -> HttpResponse:
+    person = _citizen(request)
+    if person is None:
+        return _no_iin(request)
+    return _detail(request, person, number)
+
+
+@never_cache
+@login_required
+@require_POST
+def application_answer(request: HttpRequest, number: str) -> HttpResponse:
+    """The applicant's answer to an official's question."""
+    person = _citizen(request)
+    if person is None:
+        return _no_iin(request)
+    try:
+        application = selectors.application_for_applicant(number, person)
+    except NotFound:
+        return _not_found(request)
+    text = request.POST.get("answer", "")
+    try:
+        services.application_answer_info(application=application, applicant=person, answer=text)
+    except ValidationError as exc:
+        problem = Problem(str(exc.message), "#answer")
+        return _detail(request, person, number, problems=[problem], answer=text, status=400)
+    except Conflict as exc:
+        return _detail(request, person, number, problems=[Problem(str(exc.message))], status=409)
+    messages.success(
+        request, _("Your answer was sent. The agency continues with your application.")
+    )
+    return redirect(_detail_url(application))
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_withdraw(request: HttpRequest, number: str) -> HttpResponse:
+    """Withdraw an application that is not closed yet, after a confirmation page."""
+    person = _citizen(request)
+    if person is None:
+        return _no_iin(request)
+    try:
+        application = selectors.application_for_applicant(number, person)
+    except NotFound:
+        return _not_found(request)
+    if application.is_final:
+        return redirect(_detail_url(application))
+    if request.method == "POST":
+        try:
+            services.application_withdraw(application=application, applicant=person)
+        except Conflict as exc:
+            return _detail(
+                request, person, number, problems=[Problem(str(exc.message))], status=409
+            )
+        messages.success(
+            request,
+            _("Application %(number)s was withdrawn.") % {"number": application.number},
+        )
+        return redirect(_detail_url(application))
+    return render(
+        request,
+        "portal/application_withdraw.html",
+        {"application": application, "version": application.service_version},
+    )
+
+
+@never_cache
+@login_required
+@require_POST
+def application_respond(request: HttpRequest, number: str) -> HttpResponse:
+    """A party confirms or declines an application that names them."""
+    person = _citizen(request)
+    if person is None:
+        return _no_iin(request)
+    try:
+        application = selectors.application_for_party(number, person)
+    except NotFound:
+        return _not_found(request)
+    choice = request.POST.get("response")
+    if choice not in {"confirm", "decline"}:
+        return _error(request, 400, _("Choose whether you confirm or decline."))
+    try:
+        services.party_respond(application=application, person=person, accept=choice == "confirm")
+    except NotFound:
+        return _not_found(request)
+    except Conflict as exc:
+        return _detail(request, person, number, problems=[Problem(str(exc.message))], status=409)
+    if choice == "confirm":
+        messages.success(request, _("You confirmed application %(number)s.") % {"number": number})
+    else:
+        messages.success(request, _("You declined application %(number)s.") % {"number": number})
+    return redirect(_detail_url(application))
