@@ -484,7 +484,7 @@ def fill_applications(count: int, setup: dict[str, Any]) -> None:
         cursor.execute("ANALYZE casework_application")
 
 
-def bench_queue(mode: Mode, port: int, setup: dict[str, Any]) -> dict[str, Any]:
+def bench_queue(mode: Mode, port: int, setup: dict[str, Any], log: Path) -> dict[str, Any]:
     import http.client
 
     from django.conf import settings
@@ -507,7 +507,8 @@ def bench_queue(mode: Mode, port: int, setup: dict[str, Any]) -> dict[str, Any]:
         elapsed = time.perf_counter() - started
         connection.close()
         if response.status != 200 or b"B00" not in body:
-            raise RuntimeError(f"{path}: {response.status} {body[:300]!r}")
+            tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+            raise RuntimeError(f"{path}: {response.status} {body[:300]!r}\n{tail}")
         if index >= len(paths) * 3:  # after a warm-up
             timings[path].append(elapsed * 1000)
     every = [t for values in timings.values() for t in values]
@@ -544,6 +545,9 @@ def main() -> int:
         name = f"shanyraq_bench_casework_{os.getpid()}"
         with register_bench.temporary_database(args.postgres, name) as url:
             register_bench.configure(url, work / "var")
+            from django.core.management import call_command
+
+            call_command("collectstatic", "--no-input", verbosity=0)  # pages need the manifest
             say("setting up: registers, the service, 16 citizens with tokens")
             setup = set_up(CLIENTS)
             env = {
@@ -571,7 +575,7 @@ def main() -> int:
                 )
                 say(f"3. the queue page with {mode.applications:,} applications")
                 fill_applications(mode.applications, setup)
-                summary.update(bench_queue(mode, port, setup))
+                summary.update(bench_queue(mode, port, setup, work / "server.log"))
                 say(f"   p50 {summary['queue_p50_ms']} ms, p95 {summary['queue_p95_ms']} ms")
     finally:
         shutil.rmtree(work, ignore_errors=True)
