@@ -552,9 +552,10 @@ class FactBlock:
     rows: list[tuple[str, Shown]] | None  # None: no such record in the register
 
 
-def _register_facts(application: Application) -> list[FactBlock]:
-    """The register records the rules see, read (and recorded in the data tracker) now."""
-    facts = casework.case_facts(application)
+def _register_facts(application: Application, official: User) -> list[FactBlock]:
+    """The register records the rules see, read now and recorded in the data tracker as read
+    by this official."""
+    facts = casework.case_facts(application, reader=official)
     wanted = [("person", "population")] + [
         (name, str(spec["register"]))
         for name, spec in fact_specs(application.service_version.process or {}).items()
@@ -711,7 +712,7 @@ def _case_page(
         "deadline": _deadline(application),
         "answers": _answers(application),
         "attachments": list(application.attachments.all()),
-        "facts": _register_facts(application),
+        "facts": _register_facts(application, official),
         "trace": _trace(application),
         "timeline": _timeline(application, process),
         "questions": list(application.info_requests.select_related("asked_by")),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -124,12 +124,27 @@ def _answer_by(now: datetime.datetime) -> datetime.date:
 
 
 def _next_number(now: datetime.datetime) -> str:
+    """The next application number of the year, ``A2026-0000123``.
+
+    On PostgreSQL a sequence per year gives it without a lock: numbers taken by transactions
+    that roll back are skipped, so numbers are unique and increasing but may have gaps. A
+    counter row would hold a lock until the submitting transaction commits and make every
+    submission wait for the one before. SQLite, which writes one transaction at a time
+    anyway, counts in a row.
+    """
     year = _local(now).year
-    name = f"application-{year}"
-    with transaction.atomic():
+    if connection.vendor == "postgresql":
+        sequence = f"casework_application_number_{year}"
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {sequence}")
+            cursor.execute("SELECT nextval(%s)", [sequence])
+            row = cursor.fetchone()
+        value = int(row[0]) if row else 0
+    else:
+        name = f"application-{year}"
         Counter.objects.get_or_create(name=name)
         Counter.objects.filter(name=name).update(value=F("value") + 1)
-        value = Counter.objects.select_for_update().get(name=name).value
+        value = Counter.objects.get(name=name).value
     return f"A{year}-{value:07d}"
 
 
@@ -401,7 +416,7 @@ def answers_of(application: Application) -> dict[str, Any]:
 
 def _parties(application: Application) -> list[Party]:
     answers = answers_of(application)
-    parties = []
+    parties: list[Party] = []
     for spec in party_specs(application.service_version.process or {}):
         field = str(spec["iin_field"])
         iin = str(answers.get(field) or "")
@@ -413,6 +428,12 @@ def _parties(application: Application) -> list[Party]:
             raise ValidationError(
                 code="party_is_applicant",
                 message=_("The other party cannot be you."),
+                field=field,
+            )
+        if any(party.iin == iin for party in parties):
+            raise ValidationError(
+                code="party_repeated",
+                message=_("Name a different person for each party."),
                 field=field,
             )
         parties.append(Party(application=application, role=str(spec["role"]), iin=iin))
@@ -560,9 +581,10 @@ def _start_case(
     _notify(application, application.applicant, "application.submitted", "submitted")
 
 
-def case_facts(application: Application) -> dict[str, Any]:
+def case_facts(application: Application, reader: User | None = None) -> dict[str, Any]:
     """Everything the rules and the approval see: the answers, the applicant, today, and the
-    register records the process declares (their reads recorded for this application).
+    register records the process declares (their reads recorded for this application, as
+    read by ``reader`` when an official looks, by the agency's system otherwise).
 
     The applicant's population record is ``person``; each declared fact gets only the fields
     it declares, even when two facts read the same record.
@@ -603,6 +625,7 @@ def case_facts(application: Application) -> dict[str, Any]:
         basis=_basis(application),
         case_ref=application.number,
         system_name=_system_name(application.agency),
+        actor=reader,
     )
     for name, (register, key, fields) in wanted.items():
         read = found.get((register, key))

@@ -596,6 +596,9 @@ def test_the_case_shows_answers_facts_trace_and_history(reviewer, applicant, cas
     )
     assert '<dt class="govuk-summary-list__key">Locality</dt>' in page
     assert AccessRecord.objects.filter(case_ref=case.number).count() == reads_before + 1
+    # The data tracker names the official who opened the case, not the agency's system.
+    read = AccessRecord.objects.filter(case_ref=case.number).latest("id")
+    assert read.actor == response.wsgi_request.user
     # The rules' explanation: each condition with its label, the facts used and the outcome.
     trace = response.context["trace"]
     assert trace.outcome == "Undecided: a person decides"
