@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import datetime
 import hashlib
 import json
@@ -1143,3 +1144,41 @@ def test_closed_cases_are_not_escalated(world: World, clock: Clock) -> None:
     services.application_withdraw(application=application, applicant=world.applicant)
     assert services.deadlines_escalate(today=D(2024, 5, 1)) == services.EscalationReport(0, 0)
     assert messages(world.head, "application.step_overdue") == []
+
+
+def test_one_person_cannot_hold_two_party_roles(world: World, clock: Clock) -> None:
+    form = copy.deepcopy(services_fixture.SALE_FORM)
+    form["schema"]["properties"]["guarantor_iin"] = {"type": "string", "pattern": "^[0-9]{12}$"}
+    form["schema"]["required"].append("guarantor_iin")
+    form["ui"]["steps"][1]["fields"].append("guarantor_iin")
+    form["ui"]["labels"]["guarantor_iin"] = services_fixture.label("Guarantor")
+    process = copy.deepcopy(services_fixture.SALE_PROCESS)
+    process["parties"].append(
+        {"role": "guarantor", "iin_field": "guarantor_iin", "label": services_fixture.label("G")}
+    )
+    factories.published_service(
+        agency=world.justice,
+        code="guaranteed-sale",
+        form=form,
+        process=process,
+        rules=services_fixture.SALE_RULES,
+    )
+    draft = services.application_start(applicant=world.applicant, service_code="guaranteed-sale")
+    services.application_save(
+        application=draft,
+        applicant=world.applicant,
+        values={"cadastral_number": services_fixture.CADASTRAL},
+        step=0,
+    )
+    services.application_save(
+        application=draft,
+        applicant=world.applicant,
+        values={"buyer_iin": world.buyer.iin, "price": 1000, "guarantor_iin": world.buyer.iin},
+        step=1,
+    )
+    with pytest.raises(ValidationError) as info:
+        services.application_submit(application=draft, applicant=world.applicant)
+    assert (info.value.code, info.value.field) == ("party_repeated", "guarantor_iin")
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+    assert not draft.parties.exists()
