@@ -19,21 +19,32 @@ class Entry(models.Model):
     log = models.CharField(max_length=40)
     data = models.BinaryField()
     kind = models.CharField(max_length=60, help_text=_("The entry's type field."))
-    leaf_hash = models.CharField(max_length=64, db_index=True)
+    leaf_hash = models.CharField(max_length=64)
     index = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
+        # A pending entry (no index yet) is in one small index only; the integrator's update
+        # that sequences it puts it in the others. Appending, the hot path, stays cheap.
         constraints = [
-            models.UniqueConstraint(fields=["log", "index"], name="ledger_entry_index_unique"),
+            models.UniqueConstraint(
+                fields=["log", "index"],
+                name="ledger_entry_index_unique",
+                condition=models.Q(index__isnull=False),
+            ),
         ]
         indexes = [
             models.Index(
                 fields=["log", "id"],
                 name="ledger_entry_pending",
                 condition=models.Q(index__isnull=True),
+            ),
+            models.Index(
+                fields=["log", "leaf_hash"],
+                name="ledger_entry_leaf",
+                condition=models.Q(index__isnull=False),
             ),
         ]
 
