@@ -128,12 +128,14 @@ def _official_agencies(official: User) -> set[int]:
 
 
 def application_for_official(number: str, official: User) -> Application:
-    """A case of one of the official's agencies (drafts are the applicant's own)."""
+    """A case of one of the official's agencies (drafts are the applicant's own, and nobody
+    handles their own application)."""
     found = (
         _with_service(
             Application.objects.filter(number=number, agency_id__in=_official_agencies(official))
         )
         .exclude(status=Status.DRAFT)
+        .exclude(applicant=official)
         .first()
     )
     if found is None:

@@ -241,6 +241,10 @@ def test_an_officials_own_application_is_not_in_their_queue(world: World, cases:
     Membership.objects.create(user=world.applicant, agency=world.justice, role=Role.REVIEWER)
     assert list(selectors.queue(fresh(world.applicant))) == []
     assert selectors.actions_for(cases.review, fresh(world.applicant)) == ()
+    with pytest.raises(NotFound):
+        selectors.application_for_official(cases.review.number, fresh(world.applicant))
+    # A colleague of the same agency still sees it.
+    assert selectors.application_for_official(cases.review.number, fresh(world.reviewer))
 
 
 def test_the_queue_takes_three_queries_however_long(world: World, cases: Cases) -> None:
