@@ -27,7 +27,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from shanyraq.accounts.models import User
-from shanyraq.core.errors import Conflict, PermissionDenied, ValidationError
+from shanyraq.core.errors import Conflict, PermissionDenied
 from shanyraq.core.text import TranslatedText
 
 from . import selectors, services
@@ -179,7 +179,7 @@ def _public_trace(trace: dict[str, Any] | None) -> dict[str, Any] | None:
 
 @router.get("/applications/forms/{service}", response=FormOut, summary="A service's form")
 def form(request: HttpRequest, service: str) -> dict[str, Any]:
-    version = selectors.service_version_for_applying(service)
+    version = services.service_version_for_applying(service)
     return {
         "service": version.service.code,
         "name": TranslatedText.from_value(version.name, partial=True).to_dict(),
@@ -211,14 +211,7 @@ IDEMPOTENCY_HEADER = {
 
 
 def _idempotency_key(request: HttpRequest) -> str:
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if len(key) > 100:
-        raise ValidationError(
-            code="idempotency_key_too_long",
-            message=_("The Idempotency-Key may be at most 100 characters."),
-            field="Idempotency-Key",
-        )
-    return key
+    return services.idempotency_key_clean(request.headers.get("Idempotency-Key", ""))
 
 
 @router.post(

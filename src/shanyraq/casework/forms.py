@@ -18,9 +18,11 @@ fail later.
 from __future__ import annotations
 
 import datetime
+import json
 import math
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -182,10 +184,20 @@ def _add(found: Problems, field: str, message: str) -> None:
     found.setdefault(field, message)
 
 
-def _schema_problems(schema: Mapping[str, Any], data: Mapping[str, Any], found: Problems) -> None:
-    validator = Draft202012Validator(
-        dict(schema), format_checker=Draft202012Validator.FORMAT_CHECKER
+@lru_cache(maxsize=256)
+def _validator_for(schema_json: str) -> Draft202012Validator:
+    """One validator per schema text: building one costs more than checking a form with it."""
+    return Draft202012Validator(
+        json.loads(schema_json), format_checker=Draft202012Validator.FORMAT_CHECKER
     )
+
+
+def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    return _validator_for(json.dumps(schema, sort_keys=True))
+
+
+def _schema_problems(schema: Mapping[str, Any], data: Mapping[str, Any], found: Problems) -> None:
+    validator = _validator(schema)
     for error in sorted(validator.iter_errors(dict(data)), key=_field_of):
         _add(found, _field_of(error), _message(error))
 
@@ -356,10 +368,7 @@ def prefill_values(form: Mapping[str, Any], facts: Mapping[str, Any]) -> dict[st
             value = _as_text(value)
         if value is None or value == "" or _value_problem(value) is not None:
             continue
-        validator = Draft202012Validator(
-            dict(spec), format_checker=Draft202012Validator.FORMAT_CHECKER
-        )
-        if not validator.is_valid(value) or (
+        if not _validator(spec).is_valid(value) or (
             field.endswith("iin") and isinstance(value, str) and not is_valid_iin(value)
         ):
             continue

@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from shanyraq.accounts import selectors as account_selectors
 from shanyraq.accounts.models import Role, User
-from shanyraq.catalog.models import Service, ServiceVersion
-from shanyraq.core.errors import NotFound, ValidationError
+from shanyraq.catalog.models import ServiceVersion
+from shanyraq.core.errors import NotFound
 
 from . import workflow
 from .declarations import workflow_of
@@ -38,7 +38,6 @@ __all__ = [
     "deadline_state",
     "is_case_official",
     "queue",
-    "service_version_for_applying",
     "workload",
 ]
 
@@ -71,19 +70,6 @@ def applications_awaiting_me(person: User) -> QuerySet[Application]:
     return _with_service(
         Application.objects.filter(pk__in=pending, status=Status.AWAITING_PARTIES)
     ).order_by("-created_at", "-id")
-
-
-def service_version_for_applying(code: str) -> ServiceVersion:
-    """The published version of a service that takes applications online, or an error."""
-    service = Service.objects.select_related("current_version").filter(code=code).first()
-    if service is None or service.current_version is None:
-        raise NotFound(code="service_not_found", message=_("There is no such service."))
-    version = service.current_version
-    if not version.form or not version.process:
-        raise ValidationError(
-            code="not_online", message=_("This service does not take applications online.")
-        )
-    return version
 
 
 def application_by_idempotency_key(applicant: User, key: str) -> Application | None:

@@ -82,7 +82,9 @@ __all__ = [
     "case_facts",
     "case_take",
     "deadlines_escalate",
+    "idempotency_key_clean",
     "party_respond",
+    "service_version_for_applying",
     "work_once",
 ]
 
@@ -148,7 +150,8 @@ def _next_number(now: datetime.datetime) -> str:
     return f"A{year}-{value:07d}"
 
 
-def _service_version(service_code: str) -> ServiceVersion:
+def service_version_for_applying(service_code: str) -> ServiceVersion:
+    """The published version of a service that takes applications online, or an error."""
     found = Service.objects.select_related("current_version__service__agency").filter(
         code=service_code
     )
@@ -276,7 +279,7 @@ def application_start(*, applicant: User, service_code: str) -> Application:
         raise PermissionDenied(
             code="iin_required", message=_("Only people with an IIN can apply online.")
         )
-    version = _service_version(service_code)
+    version = service_version_for_applying(service_code)
     now = _now()
     application = Application.objects.create(
         number=_next_number(now),
@@ -355,13 +358,7 @@ def application_submit(
     ``idempotency_key`` already used for another of the applicant's applications is a
     ``Conflict``."""
     _own(application, applicant)
-    key = (idempotency_key or "").strip()
-    if len(key) > 100:
-        raise ValidationError(
-            code="idempotency_key_too_long",
-            message=_("The Idempotency-Key is too long."),
-            field="idempotency_key",
-        )
+    key = idempotency_key_clean(idempotency_key)
     locked = _locked(application)
     if (
         key
@@ -393,6 +390,18 @@ def application_submit(
     else:
         _start_case(locked, now, actor=applicant, actor_kind="applicant")
     return locked
+
+
+def idempotency_key_clean(key: str) -> str:
+    """A client's Idempotency-Key as it is stored, or a ``ValidationError``."""
+    key = (key or "").strip()
+    if len(key) > 100:
+        raise ValidationError(
+            code="idempotency_key_too_long",
+            message=_("The Idempotency-Key is too long."),
+            field="idempotency_key",
+        )
+    return key
 
 
 def _key_reused() -> Conflict:

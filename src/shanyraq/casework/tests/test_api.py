@@ -189,3 +189,15 @@ def test_citizens_and_applicants_cannot_use_tasks(world: World) -> None:
     assert refused.status_code == 403
     case.refresh_from_db()
     assert case.status == Status.ACTIVE
+
+
+def test_an_overlong_idempotency_key_is_refused_and_nothing_is_written(world: World) -> None:
+    response = post(
+        client_for(world.applicant),
+        "/api/v1/applications",
+        {"service": "surname-change"},
+        HTTP_IDEMPOTENCY_KEY="k" * 101,
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_too_long"
+    assert not Application.objects.exists()

@@ -325,9 +325,9 @@ def test_history_is_in_the_order_it_happened(world: World, cases: Cases) -> None
 
 
 def test_service_version_for_applying(world: World) -> None:
-    assert selectors.service_version_for_applying("surname-change") == world.service
+    assert services.service_version_for_applying("surname-change") == world.service
     with pytest.raises(NotFound):
-        selectors.service_version_for_applying("no-such-service")
+        services.service_version_for_applying("no-such-service")
 
 
 def test_an_application_is_found_by_its_applicants_idempotency_key(
