@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from shanyraq.core.bulk import insert_many
 from shanyraq.core.canonical_json import canonicalize
 from shanyraq.core.errors import ValidationError
 from shanyraq.ledger.merkle import leaf_hash
@@ -93,4 +94,4 @@ def _insert(entries: list[Entry]) -> list[Entry]:
     if len(entries) == 1:
         entries[0].save(force_insert=True)
         return entries
-    return Entry.objects.bulk_create(entries)
+    return insert_many(Entry, entries)

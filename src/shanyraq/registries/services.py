@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from shanyraq.accounts import selectors as account_selectors
 from shanyraq.accounts.models import User
 from shanyraq.catalog.models import Agency
+from shanyraq.core.bulk import insert_many
 from shanyraq.core.canonical_json import canonicalize
 from shanyraq.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from shanyraq.events import services as events
@@ -261,32 +262,40 @@ def _write_versions(
             for change, salt, commitment in zip(changes, salts, commits, strict=True)
         ]
     )
-    versions = RecordVersion.objects.bulk_create(
-        RecordVersion(
-            record=change.record,
-            number=change.record.version,
-            op=change.op,
-            data=change.data,
-            schema_version=register.current_schema,
-            salt=salt,
-            commitment=commitment,
-            actor=actor,
-            agency=agency,
-            basis=basis,
-            reason=reason[:2000],
-            created_at=now,
-            ledger_entry=entry,
-        )
-        for change, salt, commitment, entry in zip(changes, salts, commits, entries, strict=True)
+    versions = insert_many(
+        RecordVersion,
+        [
+            RecordVersion(
+                record=change.record,
+                number=change.record.version,
+                op=change.op,
+                data=change.data,
+                schema_version=register.current_schema,
+                salt=salt,
+                commitment=commitment,
+                actor=actor,
+                agency=agency,
+                basis=basis,
+                reason=reason[:2000],
+                created_at=now,
+                ledger_entry=entry,
+            )
+            for change, salt, commitment, entry in zip(
+                changes, salts, commits, entries, strict=True
+            )
+        ],
     )
     replaced = [c.record.pk for c in changes if c.op != Operation.CREATE]
     if replaced:
         SearchValue.objects.filter(record_id__in=replaced).delete()
-    SearchValue.objects.bulk_create(
-        value
-        for change in changes
-        if change.op != Operation.DELETE
-        for value in _search_values(register, change.record, change.data)
+    insert_many(
+        SearchValue,
+        [
+            value
+            for change in changes
+            if change.op != Operation.DELETE
+            for value in _search_values(register, change.record, change.data)
+        ],
     )
     if load:
         events.event_record(
@@ -353,8 +362,8 @@ def _create(
         )
     try:
         with transaction.atomic():
-            records = Record.objects.bulk_create(
-                Record(register=reg, key=key, version=1) for key in keys
+            records = insert_many(
+                Record, (Record(register=reg, key=key, version=1) for key in keys)
             )
     except IntegrityError:
         taken = Record.objects.filter(register=reg, key__in=keys).values_list("key", flat=True)
