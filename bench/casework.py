@@ -447,6 +447,7 @@ def fill_applications(count: int, setup: dict[str, Any]) -> None:
     from shanyraq.accounts.models import User
     from shanyraq.casework.models import Application, Status
     from shanyraq.catalog.models import Service
+    from shanyraq.core.bulk import insert_many
 
     version = Service.objects.get(code=SERVICE).current_version
     applicants = list(User.objects.filter(iin__isnull=False).exclude(iin="")[:50])
@@ -477,7 +478,7 @@ def fill_applications(count: int, setup: dict[str, Any]) -> None:
                 )
             )
         with transaction.atomic():
-            Application.objects.bulk_create(rows)
+            insert_many(Application, rows)
     from django.db import connection
 
     with connection.cursor() as cursor:

@@ -11,11 +11,12 @@ import datetime
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import QuerySet
 from django.utils import timezone
+
+from shanyraq.core.paging import NearbyPages
 
 from .models import AccessRecord
 
@@ -113,32 +114,6 @@ def _filtered(filters: AccessFilter) -> QuerySet[AccessRecord]:
     return records.select_related("agency", "actor").order_by("-created_at", "-id")
 
 
-if TYPE_CHECKING:
-    _Paginator = Paginator[AccessRecord]
-else:
-    _Paginator = Paginator  # generic only to the type checker
-
-
-class _NearbyPages(_Paginator):
-    """Links only to the pages near the current one.
-
-    The whole platform's log runs to thousands of pages; a link to each would make the page
-    huge and the list of links useless to a screen reader. Previous and next cover the rest.
-    """
-
-    current = 1
-
-    def page(self, number: int | str) -> Page[AccessRecord]:
-        self.current = self.validate_number(number)
-        return super().page(self.current)
-
-    @property
-    def page_range(self) -> range:
-        first = max(1, self.current - PAGE_LINKS_EACH_SIDE)
-        last = min(self.num_pages, self.current + PAGE_LINKS_EACH_SIDE)
-        return range(first, last + 1)
-
-
 def accesses_search(
     filters: AccessFilter, *, page: int | str | None = 1, page_size: int = AUDIT_PAGE_SIZE
 ) -> Page[AccessRecord]:
@@ -148,7 +123,9 @@ def accesses_search(
     A page number that is not a number gives the first page, one past the end the last.
     """
     page_size = min(max(1, page_size), MAX_PAGE_SIZE)
-    return _NearbyPages(_filtered(filters), page_size).get_page(page)
+    return NearbyPages(
+        _filtered(filters), page_size, links_each_side=PAGE_LINKS_EACH_SIDE
+    ).get_page(page)
 
 
 def accesses_export(

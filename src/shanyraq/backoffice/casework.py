@@ -2,11 +2,13 @@
 
 Each view parses what was sent, checks that the person works cases, calls one casework
 selector or service and renders; the services decide what an official may do and say why not.
-Officials see only the cases of their own agencies: any other number is "not found".
+Officials see only the cases of their own agencies: any other number is "not found". The
+files attached to a case are listed on its page and downloaded from here.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import wraps
@@ -15,7 +17,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -25,13 +26,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from shanyraq.accounts import selectors as account_selectors
 from shanyraq.accounts.models import OFFICIAL_ROLES, Role, User
+from shanyraq.casework import attachments as files
 from shanyraq.casework import selectors as cases
 from shanyraq.casework import services as casework
 from shanyraq.casework.declarations import fact_specs, workflow_of
-from shanyraq.casework.models import Application, CaseEvent
+from shanyraq.casework.downloads import attachment_response
+from shanyraq.casework.models import Application, Attachment, CaseEvent
 from shanyraq.casework.workflow import Process, Step, StepKind, load_process
 from shanyraq.catalog.models import ServiceVersion, VersionStatus
 from shanyraq.core.errors import DomainError, NotFound
+from shanyraq.core.paging import NearbyPages
 from shanyraq.core.text import LANGUAGES, TranslatedText
 from shanyraq.registries import selectors as register_selectors
 
@@ -39,6 +43,9 @@ from .views import View, staff_required
 
 PAGE_SIZE = 25
 PAGE_LINKS_EACH_SIDE = 3
+# A queue is counted up to this many cases; beyond it the page says "more than" and the
+# official filters, and the count does not read a busy agency's every open case.
+QUEUE_COUNT_LIMIT = 1000
 MAX_TEXT = 2000
 MAX_NESTING = 4
 
@@ -255,23 +262,6 @@ class QueueForm(forms.Form):
         )
 
 
-class NearbyPages(Paginator):  # type: ignore[type-arg]
-    """Links only to the pages near the current one: a busy queue runs to many pages, and a
-    link to each would make a list of links useless to a screen reader."""
-
-    current = 1
-
-    def page(self, number: int | str) -> Page:  # type: ignore[type-arg]
-        self.current = self.validate_number(number)
-        return super().page(self.current)
-
-    @property
-    def page_range(self) -> range:
-        first = max(1, self.current - PAGE_LINKS_EACH_SIDE)
-        last = min(self.num_pages, self.current + PAGE_LINKS_EACH_SIDE)
-        return range(first, last + 1)
-
-
 @dataclass(frozen=True)
 class Deadline:
     """A case's deadline and how it stands, told in words as well as colour."""
@@ -307,9 +297,12 @@ def case_queue(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form, "page": None, "is_head": is_head}
     if not form.is_valid():
         return render(request, "backoffice/queue.html", context, status=400)
-    page = NearbyPages(cases.queue(official, form.filters()), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = NearbyPages(
+        cases.queue(official, form.filters()),
+        PAGE_SIZE,
+        links_each_side=PAGE_LINKS_EACH_SIDE,
+        count_limit=QUEUE_COUNT_LIMIT,
+    ).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context.update(
@@ -516,8 +509,9 @@ class AnswerRow:
     source: str = ""
 
 
-def _answers(application: Application) -> list[AnswerRow]:
-    """The answers in the form's order, labelled in the reader's language."""
+def _answers(application: Application, attached: Sequence[Attachment] = ()) -> list[AnswerRow]:
+    """The answers in the form's order, labelled in the reader's language; an answer naming
+    an attached file shows the file's name (the files are listed with links below)."""
     form = application.service_version.form or {}
     ui = form.get("ui") or {}
     labels = ui.get("labels") or {}
@@ -526,13 +520,16 @@ def _answers(application: Application) -> list[AnswerRow]:
     prefilled = application.prefilled or {}
     names = [f for step in ui.get("steps") or [] for f in step.get("fields") or []]
     names += sorted(set(answers) - set(names))
+    by_id = {str(a.public_id): a for a in attached}
     rows = []
     for name in names:
         if name not in answers:
             continue
         value = answers[name]
         choices = enum_labels.get(name) or {}
-        if isinstance(value, list):
+        if isinstance(value, str) and value in by_id and by_id[value].field == name:
+            text = by_id[value].name
+        elif isinstance(value, list):
             text = "; ".join(_text(choices.get(v)) or _plain(v) for v in value) or "—"
         elif isinstance(value, str) and value in choices:
             text = _text(choices[value])
@@ -705,13 +702,14 @@ def _case_page(
     process = desk.process(application.service_version)
     step = process.steps.get(application.step)
     is_head = desk.is_head(application.agency_id) and not application.is_final
+    attached = cases.attachments_of(application)
     context = {
         "application": application,
         "service_name": _text(application.service_version.name.to_dict()),
         "step": _step_label(process, application.step),
         "deadline": _deadline(application),
-        "answers": _answers(application),
-        "attachments": list(application.attachments.all()),
+        "answers": _answers(application, attached),
+        "attachments": _attachment_rows(application, attached),
         "facts": _register_facts(application, official),
         "trace": _trace(application),
         "timeline": _timeline(application, process),
@@ -723,6 +721,31 @@ def _case_page(
         "problem": problem,
     }
     return render(request, "backoffice/case_detail.html", context, status=status)
+
+
+@dataclass(frozen=True)
+class AttachmentRow:
+    attachment: Attachment
+    field: str  # the form's label of the field, or "With the answer to a question"
+    size: str
+    kind: str
+
+
+def _attachment_rows(
+    application: Application, attached: Sequence[Attachment]
+) -> list[AttachmentRow]:
+    labels = ((application.service_version.form or {}).get("ui") or {}).get("labels") or {}
+    return [
+        AttachmentRow(
+            attachment=item,
+            field=(_text(labels.get(item.field)) or item.field)
+            if item.field
+            else _("With the answer to a question"),
+            size=files.size_text(item.size),
+            kind=files.KIND_NAMES.get(item.content_type, item.content_type),
+        )
+        for item in attached
+    ]
 
 
 def _refused(
@@ -744,6 +767,20 @@ def _refused(
 @require_GET
 def case_detail(request: HttpRequest, number: str) -> HttpResponse:
     return _case_page(request, _case_or_404(request, number))
+
+
+@official_required
+@require_GET
+def case_attachment(request: HttpRequest, number: str, file_id: uuid.UUID) -> HttpResponseBase:
+    """A file attached to the case, for the officials of its agency."""
+    application = _case_or_404(request, number)
+    try:
+        opened = files.attachment_open(
+            application=application, attachment_id=str(file_id), reader=_official(request)
+        )
+    except NotFound:
+        raise Http404 from None
+    return attachment_response(opened)
 
 
 @official_required

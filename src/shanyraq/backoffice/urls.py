@@ -4,6 +4,7 @@ from . import views
 from .casework import (
     case_act,
     case_assign,
+    case_attachment,
     case_comment,
     case_detail,
     case_queue,
@@ -35,4 +36,5 @@ urlpatterns = [
     path("cases/<slug:number>/assign/", case_assign, name="case_assign"),
     path("cases/<slug:number>/comment/", case_comment, name="case_comment"),
     path("cases/<slug:number>/act/", case_act, name="case_act"),
+    path("cases/<slug:number>/files/<uuid:file_id>/", case_attachment, name="case_attachment"),
 ]

@@ -13,6 +13,11 @@ For applicants (a session or a bearer token of a person with an IIN):
 
 For agency systems and officials (their own agency's cases): ``GET /tasks`` and
 ``POST /tasks/{number}/complete``.
+
+Attached files (``casework.attachments``): the applicant attaches with ``POST
+/applications/{number}/attachments`` (multipart ``field`` and ``file``) and removes from a
+draft with ``DELETE .../attachments/{id}``; the applicant, the parties and the agency's
+officials list them (``GET .../attachments``) and download them (``GET .../attachments/{id}``).
 """
 
 from __future__ import annotations
@@ -22,16 +27,18 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext_lazy as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 from ninja.responses import Status
 
 from shanyraq.accounts.models import User
 from shanyraq.core.errors import Conflict, PermissionDenied
 from shanyraq.core.text import TranslatedText
 
-from . import selectors, services
-from .models import Application
+from . import attachments, selectors, services
+from .downloads import attachment_response
+from .models import Application, Attachment
 
 router = Router(tags=["applications"])
 
@@ -197,6 +204,7 @@ def mine(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+IDEMPOTENCY_CONSTRAINT = "application_idempotency"
 IDEMPOTENCY_HEADER = {
     "parameters": [
         {
@@ -228,19 +236,31 @@ def create(request: HttpRequest, body: ApplicationIn) -> Status[dict[str, Any]]:
         if earlier is not None:
             return Status(200, _out(earlier))
     try:
-        with transaction.atomic():
-            application = services.application_start(applicant=applicant, service_code=body.service)
-            application.idempotency_key = idempotency_key
-            application.save(update_fields=["idempotency_key"])
-            if body.answers:
-                application = services.application_save(
-                    application=application, applicant=applicant, values=body.answers, step=None
+        if body.submit:
+            application = services.application_apply(
+                applicant=applicant,
+                service_code=body.service,
+                values=body.answers or {},
+                idempotency_key=idempotency_key,
+            )
+        else:
+            with transaction.atomic():
+                application = services.application_start(
+                    applicant=applicant, service_code=body.service
                 )
-            if body.submit:
-                application = services.application_submit(
-                    application=application, applicant=applicant, idempotency_key=idempotency_key
-                )
-    except IntegrityError:  # the same key, sent twice at the same moment
+                application.idempotency_key = idempotency_key
+                application.save(update_fields=["idempotency_key"])
+                if body.answers:
+                    application = services.application_save(
+                        application=application,
+                        applicant=applicant,
+                        values=body.answers,
+                        step=None,
+                    )
+    except IntegrityError as exc:
+        if not idempotency_key or not _is_key_clash(exc):
+            raise
+        # The same key, sent twice at the same moment: the other request made it.
         earlier = selectors.application_by_idempotency_key(applicant, idempotency_key)
         if earlier is None:
             raise Conflict(
@@ -249,6 +269,14 @@ def create(request: HttpRequest, body: ApplicationIn) -> Status[dict[str, Any]]:
             ) from None
         return Status(200, _out(earlier))
     return Status(201, _out(application))
+
+
+def _is_key_clash(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is the applicant's Idempotency-Key being taken, not another failure."""
+    constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+    if constraint is not None:
+        return bool(constraint == IDEMPOTENCY_CONSTRAINT)
+    return "idempotency_key" in str(exc)  # SQLite names the columns instead
 
 
 def _mine(request: HttpRequest, number: str) -> tuple[User, Application]:
@@ -352,3 +380,111 @@ def complete(request: HttpRequest, number: str, body: CompleteIn) -> dict[str, A
         application=application, official=official, action=body.action, note=body.note
     )
     return _out(application)
+
+
+# --- attached files -----------------------------------------------------------------------
+
+
+class AttachmentIn(Schema):
+    field: str = Field(
+        "",
+        max_length=60,
+        description="The form's field the file answers; empty for a file sent with an answer "
+        "to the agency's question.",
+    )
+
+
+class AttachmentOut(Schema):
+    id: str
+    field: str
+    name: str
+    content_type: str = Field(description="The type the file's content shows.")
+    size: int
+    sha256: str
+    created_at: datetime.datetime
+
+
+class AttachmentListOut(Schema):
+    count: int
+    items: list[AttachmentOut]
+
+
+FILE_CONTENT = {
+    "responses": {
+        200: {
+            "description": "The file, as a download.",
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}}
+                for kind in ("application/pdf", "image/jpeg", "image/png")
+            },
+        }
+    }
+}
+
+
+def _attachment_out(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "id": str(attachment.public_id),
+        "field": attachment.field,
+        "name": attachment.name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+        "created_at": attachment.created_at,
+    }
+
+
+@router.post(
+    "/applications/{number}/attachments",
+    response={201: AttachmentOut},
+    summary="Attach a file",
+    description="In a draft the file answers its field (a later file replaces it); while the "
+    "agency waits for information, it goes with the answer. PDF, JPEG or PNG as the field "
+    "allows; its content must be what its name and type say.",
+)
+def attach(
+    request: HttpRequest, number: str, body: Form[AttachmentIn], file: File[UploadedFile]
+) -> Status[dict[str, Any]]:
+    applicant, application = _mine(request, number)
+    attachment = attachments.attachment_add(
+        application=application, field=body.field, upload=file, by=applicant
+    )
+    return Status(201, _attachment_out(attachment))
+
+
+@router.get(
+    "/applications/{number}/attachments",
+    response=AttachmentListOut,
+    summary="The files attached to an application",
+)
+def attached_files(request: HttpRequest, number: str) -> dict[str, Any]:
+    application = selectors.application_for_reader(number, _person(request))
+    items = [_attachment_out(a) for a in selectors.attachments_of(application)]
+    return {"count": len(items), "items": items}
+
+
+@router.get(
+    "/applications/{number}/attachments/{attachment_id}",
+    summary="Download an attached file",
+    openapi_extra=FILE_CONTENT,
+)
+def attached_file(request: HttpRequest, number: str, attachment_id: str) -> HttpResponseBase:
+    reader = _person(request)
+    application = selectors.application_for_reader(number, reader)
+    opened = attachments.attachment_open(
+        application=application, attachment_id=attachment_id, reader=reader
+    )
+    return attachment_response(opened)
+
+
+@router.delete(
+    "/applications/{number}/attachments/{attachment_id}",
+    response={204: None},
+    summary="Remove a file from a draft",
+)
+def detach(request: HttpRequest, number: str, attachment_id: str) -> Status[None]:
+    applicant, application = _mine(request, number)
+    attachments.attachment_remove(
+        application=application, attachment_id=attachment_id, by=applicant
+    )
+    return Status(204, None)

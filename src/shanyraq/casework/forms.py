@@ -9,6 +9,10 @@ clear message where it cannot be.
 is the applicant's own population record (``population.registered_address.locality``). Such
 fields are shown read-only with their source and are not taken from the applicant.
 
+A field with ``"format": "attachment"`` is answered with the identifier of a file attached to
+the application for that field (``casework.attachments``); ``attached`` tells the checks which
+files the application has, and an answer naming any other is a problem of its field.
+
 Answers are data, never code: text is kept as typed (pages escape it when they show it), but
 what a database or a ledger could not store faithfully (a NUL character, a lone surrogate, a
 number beyond what JSON readers keep exact, NaN) is refused here with a message, not left to
@@ -34,6 +38,7 @@ __all__ = [
     "MAX_ITEMS",
     "MAX_TEXT",
     "answers_problems",
+    "attachment_fields",
     "coerce",
     "prefill_fields",
     "prefill_values",
@@ -214,6 +219,31 @@ def _iin_problems(properties: Mapping[str, Any], data: Mapping[str, Any], found:
             _add(found, name, _("Enter a valid 12-digit IIN."))
 
 
+def attachment_fields(form: Mapping[str, Any]) -> list[str]:
+    """The fields answered with an attached file."""
+    return [
+        name
+        for name, spec in _properties(form).items()
+        if isinstance(spec, Mapping) and spec.get("format") == "attachment"
+    ]
+
+
+def _attachment_problems(
+    form: Mapping[str, Any],
+    data: Mapping[str, Any],
+    attached: Mapping[str, str] | None,
+    found: Problems,
+) -> None:
+    """An attachment field's answer must name a file attached to this application for that
+    field (``attached``: file identifier -> field)."""
+    for name in attachment_fields(form):
+        value = data.get(name)
+        if value is not None and (
+            not isinstance(value, str) or (attached or {}).get(value) != name
+        ):
+            _add(found, name, _("This file is not attached to this application."))
+
+
 def _value_problem(value: Any, depth: int = 0) -> str | None:
     """Why ``value`` cannot be kept as an answer at all, whatever the schema says."""
     if isinstance(value, str):
@@ -270,14 +300,16 @@ def step_problems(
     values: Mapping[str, Any],
     step: int | None,
     prefilled: Mapping[str, Any],
+    attached: Mapping[str, str] | None = None,
 ) -> tuple[list[dict[str, str]], dict[str, Any]]:
     """The problems with the answers to one step (all steps for None) and the cleaned answers.
 
     ``values`` are the answers to that step: a field of the step that is absent or blank has
     no answer (a checkbox left unticked is False). Every problem is listed, one per field:
     fields the form does not have, fields of another step, a change to a field the registers
-    filled in, values no form could hold, and whatever the schema says. The cleaned answers
-    are only worth keeping when there is no problem.
+    filled in, values no form could hold, files not attached to the application (``attached``:
+    file identifier -> field), and whatever the schema says. The cleaned answers are only worth
+    keeping when there is no problem.
     """
     properties = _properties(form)
     step_names = step_fields(form, step)
@@ -310,14 +342,21 @@ def step_problems(
     checked = {name: value for name, value in cleaned.items() if name not in found}
     _schema_problems(_sub_schema(form, fields), checked, found)
     _iin_problems(properties, checked, found)
+    _attachment_problems(form, checked, attached, found)
     return _listed(form, found), cleaned
 
 
-def answers_problems(form: Mapping[str, Any], answers: Mapping[str, Any]) -> list[dict[str, str]]:
-    """Every problem with a whole application's answers, against the whole schema."""
+def answers_problems(
+    form: Mapping[str, Any],
+    answers: Mapping[str, Any],
+    attached: Mapping[str, str] | None = None,
+) -> list[dict[str, str]]:
+    """Every problem with a whole application's answers, against the whole schema (and the
+    files attached to it: ``attached``, file identifier -> field)."""
     found: Problems = {}
     _schema_problems(dict(form.get("schema") or {}), answers, found)
     _iin_problems(_properties(form), answers, found)
+    _attachment_problems(form, answers, attached, found)
     return _listed(form, found)
 
 

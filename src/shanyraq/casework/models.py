@@ -8,10 +8,13 @@ live outside the web root and are served only to those allowed to see the applic
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 
@@ -26,6 +29,11 @@ class Status(models.TextChoices):
 
 
 FINAL_STATUSES = frozenset({Status.APPROVED, Status.REJECTED, Status.WITHDRAWN})
+
+NO_DEADLINE = datetime.date(9999, 12, 31)
+DUE = Coalesce(F("deadline"), Value(NO_DEADLINE))
+"""The day a case is due, a case without a deadline as due last: what queues sort and
+filter by (``deadline`` with its NULLs, which an index cannot range over together)."""
 
 
 class Application(models.Model):
@@ -82,6 +90,22 @@ class Application(models.Model):
             # The back office's queues: an agency's open cases by step and deadline.
             models.Index(fields=["agency", "status", "step", "deadline"], name="application_queue"),
             models.Index(fields=["applicant", "-created_at"], name="application_mine"),
+            # A queue's first page in deadline order (or of the cases due before, on or
+            # after a day), read from the index without sorting every open case: a busy
+            # agency has hundreds of thousands. Cases without a deadline sort last.
+            models.Index(
+                F("agency"),
+                DUE,
+                F("submitted_at"),
+                F("id"),
+                name="application_open_queue",
+                condition=models.Q(status__in=["active", "paused"]),
+            ),
+            models.Index(
+                fields=["agency", "submitted_at", "id"],
+                name="application_open_submitted",
+                condition=models.Q(status__in=["active", "paused"]),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -171,12 +195,18 @@ class InfoRequest(models.Model):
 
 
 class Attachment(models.Model):
-    """A file attached to an application, stored outside the web root under its digest."""
+    """A file attached to an application, stored outside the web root under its digest.
+
+    ``public_id`` is what the answer of the form's field holds and what links name; ``field``
+    is the form's field, or "" for a file sent with an answer to the agency's question. The
+    content type is the one the file's first bytes show, not the one the sender claimed.
+    """
 
     application = models.ForeignKey(
         Application, on_delete=models.CASCADE, related_name="attachments"
     )
-    field = models.CharField(max_length=60)
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    field = models.CharField(max_length=60, blank=True)
     name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()

@@ -1,7 +1,8 @@
 """Reads of casework: an applicant's applications, a party's, and the officials' queues.
 
 Who may see an application: its applicant; a party it names (to confirm it); officials of the
-agency that handles it. Everyone else is told it does not exist.
+agency that handles it. Everyone else is told it does not exist. The same people may read its
+attached files (``casework.attachments`` checks it again when a file is opened).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from shanyraq.core.errors import NotFound
 
 from . import workflow
 from .declarations import workflow_of
-from .models import FINAL_STATUSES, Application, CaseEvent, Party, Status
+from .models import DUE, FINAL_STATUSES, Application, Attachment, CaseEvent, Party, Status
 
 __all__ = [
     "QueueFilter",
@@ -32,8 +33,10 @@ __all__ = [
     "application_for_applicant",
     "application_for_official",
     "application_for_party",
+    "application_for_reader",
     "applications_awaiting_me",
     "applications_of",
+    "attachments_of",
     "case_history",
     "deadline_state",
     "is_case_official",
@@ -129,6 +132,24 @@ def application_for_official(number: str, official: User) -> Application:
     return found
 
 
+def application_for_reader(number: str, person: User) -> Application:
+    """An application ``person`` may read: as its applicant, a party it names, or an official of
+    the agency handling it (the first that applies)."""
+    for find in (application_for_applicant, application_for_party, application_for_official):
+        try:
+            return find(number, person)
+        except NotFound:
+            continue
+    raise _not_found()
+
+
+def attachments_of(application: Application) -> list[Attachment]:
+    """The files attached to the application, oldest first."""
+    return list(
+        Attachment.objects.filter(application_id=application.pk).order_by("created_at", "id")
+    )
+
+
 def case_history(application: Application) -> list[CaseEvent]:
     return list(application.events.select_related("actor").order_by("at", "id"))
 
@@ -175,9 +196,10 @@ def _handled(official: User) -> Q | None:
             roles.setdefault(membership.agency_id, set()).add(membership.role)
     if not roles:
         return None
-    open_cases = Application.objects.filter(agency_id__in=roles, status__in=OPEN_STATUSES)
+    # Every version of the agencies' services with a process (a few dozen rows), rather than
+    # the versions the open cases use, which would read every open case to find them.
     versions = ServiceVersion.objects.filter(
-        pk__in=open_cases.values("service_version_id")
+        service__agency_id__in=roles, process__isnull=False
     ).values_list("pk", "service__agency_id", "process")
     handled = Q(pk__in=[])
     for version_id, agency_id, process in versions:
@@ -207,17 +229,16 @@ def queue(
     if filters.mine:
         cases = cases.filter(assignee=official)
     today = today or timezone.localdate()
+    cases = cases.alias(due=DUE)
     if filters.state == "overdue":
-        cases = cases.filter(status=Status.ACTIVE, deadline__lt=today)
+        cases = cases.filter(status=Status.ACTIVE, due__lt=today)
     elif filters.state == "due_today":
-        cases = cases.filter(status=Status.ACTIVE, deadline=today)
+        cases = cases.filter(status=Status.ACTIVE, due=today)
     elif filters.state == "on_time":
-        cases = cases.filter(status=Status.ACTIVE).filter(
-            Q(deadline__gt=today) | Q(deadline__isnull=True)
-        )
+        cases = cases.filter(status=Status.ACTIVE, due__gt=today)
     elif filters.state == "paused":
         cases = cases.filter(status=Status.PAUSED)
-    by_deadline: list[Any] = [F("deadline").asc(nulls_last=True), "submitted_at", "id"]
+    by_deadline: list[Any] = [F("due").asc(), "submitted_at", "id"]
     orders: dict[str, list[Any]] = {
         "deadline": by_deadline,
         "submitted": ["submitted_at", "id"],

@@ -46,6 +46,7 @@ from . import workflow
 from .declarations import fact_specs, party_specs, workflow_of
 from .forms import (
     answers_problems,
+    attachment_fields,
     prefill_fields,
     prefill_values,
     step_count,
@@ -55,6 +56,7 @@ from .forms import (
 from .models import (
     FINAL_STATUSES,
     Application,
+    Attachment,
     CaseEvent,
     Comment,
     Counter,
@@ -72,6 +74,7 @@ __all__ = [
     "EscalationReport",
     "answers_of",
     "application_answer_info",
+    "application_apply",
     "application_save",
     "application_start",
     "application_submit",
@@ -106,6 +109,11 @@ _STATUS_OF_CASE = {
     workflow.CaseStatus.WITHDRAWN: Status.WITHDRAWN,
 }
 _CASE_OF_STATUS = {status: case for case, status in _STATUS_OF_CASE.items()}
+# Application-number sequences known to exist, per database connection alias.
+_SEQUENCES_MADE: set[tuple[str, str]] = set()
+# Service versions taking applications, by (id, last change).
+_VERSIONS: dict[tuple[Any, ...], ServiceVersion] = {}
+_VERSIONS_KEPT = 256
 
 
 def _now() -> datetime.datetime:
@@ -138,7 +146,17 @@ def _next_number(now: datetime.datetime) -> str:
     if connection.vendor == "postgresql":
         sequence = f"casework_application_number_{year}"
         with connection.cursor() as cursor:
-            cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {sequence}")
+            if (connection.alias, sequence) not in _SEQUENCES_MADE:
+                try:
+                    # Two first submissions of a year can both find no sequence: the second
+                    # waits for the first to commit and then fails, with the sequence there.
+                    with transaction.atomic():
+                        cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {sequence}")
+                except IntegrityError:
+                    pass
+                # Remembered once it is surely there: a rolled-back creation leaves no sequence.
+                made = (connection.alias, sequence)
+                transaction.on_commit(lambda: _SEQUENCES_MADE.add(made))
             cursor.execute("SELECT nextval(%s)", [sequence])
             row = cursor.fetchone()
         value = int(row[0]) if row else 0
@@ -151,14 +169,25 @@ def _next_number(now: datetime.datetime) -> str:
 
 
 def service_version_for_applying(service_code: str) -> ServiceVersion:
-    """The published version of a service that takes applications online, or an error."""
-    found = Service.objects.select_related("current_version__service__agency").filter(
-        code=service_code
+    """The published version of a service that takes applications online, or an error.
+
+    Which version is current is read every time; the version itself (its form, process and
+    rules, parsed from JSON) is kept in memory by id and last change, so a busy service's
+    submissions do not read and parse the same definition again and again.
+    """
+    row = (
+        Service.objects.filter(code=service_code, current_version__isnull=False)
+        .values_list("current_version_id", "current_version__updated_at")
+        .first()
     )
-    service = found.first()
-    if service is None or service.current_version is None:
+    if row is None:
         raise NotFound(code="service_not_found", message=_("There is no such service."))
-    version = service.current_version
+    version = _VERSIONS.get(row)
+    if version is None:
+        version = ServiceVersion.objects.select_related("service__agency").get(pk=row[0])
+        if len(_VERSIONS) >= _VERSIONS_KEPT:
+            _VERSIONS.clear()
+        _VERSIONS[row] = version
     if not version.form or not version.process:
         raise ValidationError(
             code="not_online",
@@ -303,6 +332,14 @@ def _draft(application: Application, applicant: User) -> Application:
     return locked
 
 
+def _attached(application: Application, form: Mapping[str, Any]) -> dict[str, str] | None:
+    """The application's files (identifier -> field), read only when its form asks for any."""
+    if not attachment_fields(form):
+        return None
+    files = Attachment.objects.filter(application=application).values_list("public_id", "field")
+    return {str(public_id): field for public_id, field in files}
+
+
 def _invalid_answers(problems: list[dict[str, str]]) -> ValidationError:
     return ValidationError(
         code="invalid_answers",
@@ -333,7 +370,7 @@ def application_save(
         raise ValidationError(
             code="no_such_step", message=_("The form has no such step."), field="step"
         )
-    problems, cleaned = step_problems(form, values, step, locked.prefilled)
+    problems, cleaned = step_problems(form, values, step, locked.prefilled, _attached(locked, form))
     if problems:
         raise _invalid_answers(problems)
     replaced = set(step_fields(form, step))
@@ -370,7 +407,7 @@ def application_submit(
     if locked.status != Status.DRAFT:
         return locked  # a repeated submission: the first one counts
     form = locked.service_version.form or {}
-    problems = answers_problems(form, answers_of(locked))
+    problems = answers_problems(form, answers_of(locked), _attached(locked, form))
     if problems:
         raise _invalid_answers(problems)
     parties = _parties(locked)
@@ -390,6 +427,81 @@ def application_submit(
     else:
         _start_case(locked, now, actor=applicant, actor_kind="applicant")
     return locked
+
+
+@transaction.atomic
+def application_apply(
+    *,
+    applicant: User,
+    service_code: str,
+    values: Mapping[str, Any],
+    idempotency_key: str = "",
+) -> Application:
+    """Start, answer and submit an application in one step (an agency's or a citizen's
+    system that has every answer at hand).
+
+    The same as ``application_start``, ``application_save`` of the whole form and
+    ``application_submit`` in one transaction, with the same checks, prefill and history,
+    written once: no draft is kept when an answer is wrong. A key already used for another
+    of the applicant's applications raises ``IntegrityError`` (the caller looks the earlier
+    application up).
+    """
+    if not applicant.iin or not is_valid_iin(applicant.iin):
+        raise PermissionDenied(
+            code="iin_required", message=_("Only people with an IIN can apply online.")
+        )
+    key = idempotency_key_clean(idempotency_key)
+    version = service_version_for_applying(service_code)
+    form = version.form or {}
+    now = _now()
+    application = Application(
+        number=_next_number(now),
+        service_version=version,
+        agency=version.service.agency,
+        applicant=applicant,
+        idempotency_key=key,
+        submitted_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    application.prefilled = prefill_values(form, _prefill_facts(application))
+    problems, cleaned = step_problems(form, values, None, application.prefilled)
+    if problems:
+        raise _invalid_answers(problems)
+    if len(json.dumps(cleaned, ensure_ascii=False).encode()) > MAX_ANSWERS_BYTES:
+        raise _invalid_answers(
+            [{"field": "$", "message": gettext("The answers are too long altogether.")}]
+        )
+    application.answers = cleaned
+    problems = answers_problems(form, answers_of(application))
+    if problems:
+        raise _invalid_answers(problems)
+    application.form_step = step_count(form)
+    parties = _parties(application)
+    created = CaseEvent(
+        application=application,
+        action="created",
+        status=Status.DRAFT,
+        actor=applicant,
+        actor_kind="applicant",
+        at=now,
+    )
+    if not parties:
+        _start_case(application, now, actor=applicant, actor_kind="applicant", earlier=[created])
+        return application
+    application.status = Status.AWAITING_PARTIES
+    application.save(force_insert=True)
+    submitted = CaseEvent(
+        application=application,
+        action=workflow.SUBMIT,
+        status=application.status,
+        actor=applicant,
+        actor_kind="applicant",
+        at=now,
+    )
+    CaseEvent.objects.bulk_create([created, submitted])
+    _ask_parties(application, parties, now)
+    return application
 
 
 def idempotency_key_clean(key: str) -> str:
@@ -548,13 +660,13 @@ def _status_after(event: workflow.HistoryEvent) -> Status:
     return Status.PAUSED if event.action == workflow.REQUEST_INFO else Status.ACTIVE
 
 
-def _record_history(
+def _history(
     application: Application,
     events: Sequence[workflow.HistoryEvent],
     actor: User | None,
     actor_kind: str,
-) -> None:
-    CaseEvent.objects.bulk_create(
+) -> list[CaseEvent]:
+    return [
         CaseEvent(
             application=application,
             action=item.action,
@@ -568,7 +680,16 @@ def _record_history(
             at=item.at,
         )
         for item in events
-    )
+    ]
+
+
+def _record_history(
+    application: Application,
+    events: Sequence[workflow.HistoryEvent],
+    actor: User | None,
+    actor_kind: str,
+) -> None:
+    CaseEvent.objects.bulk_create(_history(application, events, actor, actor_kind))
 
 
 def _start_case(
@@ -578,13 +699,19 @@ def _start_case(
     actor: User | None,
     actor_kind: str,
     action: str = workflow.SUBMIT,
+    earlier: Sequence[CaseEvent] = (),
 ) -> None:
-    """The case enters the process; automatic steps are left to the worker."""
+    """The case enters the process; automatic steps are left to the worker.
+
+    An application not yet in the database is inserted here, with ``earlier`` events of its
+    history written before the start's.
+    """
     process = _process(application)
     state, started = workflow.start(process, at=_local(now), calendar=_calendar())
     _store(application, state)
-    application.save()
-    _record_history(application, [replace(started, action=action)], actor, actor_kind)
+    application.save(force_insert=application.pk is None)
+    started_events = _history(application, [replace(started, action=action)], actor, actor_kind)
+    CaseEvent.objects.bulk_create([*earlier, *started_events])
     if process.steps[state.step].kind is workflow.StepKind.AUTO:
         WorkItem.objects.create(application=application)
     _notify(application, application.applicant, "application.submitted", "submitted")
@@ -1172,13 +1299,26 @@ def work_once(*, limit: int = 50) -> int:
     ``MAX_ATTEMPTS`` times in all.
     """
     handled = 0
-    for item_id, _attempts in _claim(limit, _now()):
+    while handled < limit:
+        # One item at a time: a worker that dies holds (and has spent an attempt of) only
+        # the item it was working on, not a batch it had not started.
+        claimed = _claim(1, _now())
+        if not claimed:
+            break
+        item_id, attempts = claimed[0]
         try:
             _process_item(item_id)
         except Exception as exc:
             logger.exception("casework work item %s failed", item_id)
             message = exc.code if isinstance(exc, DomainError) else repr(exc)
             WorkItem.objects.filter(pk=item_id).update(last_error=message[:2000])
+            if attempts >= MAX_ATTEMPTS:
+                logger.error(
+                    "casework work item %s failed %s times and is given up: %s",
+                    item_id,
+                    attempts,
+                    message[:200],
+                )
         handled += 1
     return handled
 

@@ -5,11 +5,18 @@ valid; ``ui`` says how to ask for it: steps (each property in exactly one), labe
 help in the three languages, labels for enumerated values, and which fields the state already
 knows (``prefill``: a register path). Only a small, safe subset of JSON Schema is accepted, so
 that every form can be rendered and validated on the server without surprises.
+
+A field that asks for a file is ``{"type": "string", "format": "attachment"}`` at the top of
+the form (its answer is the attached file's identifier); ``ui.attachments.<field>`` may narrow
+what it takes: ``{"accept": ["application/pdf"], "max_bytes": 5000000}``, within the supported
+types and the platform's ``ATTACHMENT_MAX_BYTES``.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from django.conf import settings
 
 from shanyraq.core.text import LANGUAGES
 
@@ -34,7 +41,10 @@ ALLOWED_KEYWORDS = {
     "minItems",
     "maxItems",
 }
-ALLOWED_FORMATS = {"date", "email"}
+ALLOWED_FORMATS = {"date", "email", "attachment"}
+# The file types a form may accept (the same as ``casework.storage.SUPPORTED_TYPES``).
+ATTACHMENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
+ATTACHMENT_LIMITS = {"accept", "max_bytes"}
 MAX_FIELDS = 60
 
 
@@ -68,6 +78,8 @@ def _check_property(name: str, prop: Any, problems: list[str], depth: int) -> No
         problems.append(f"{where}.type: must be one of {sorted(ALLOWED_TYPES)}")
     if "format" in prop and prop["format"] not in ALLOWED_FORMATS:
         problems.append(f"{where}.format: must be one of {sorted(ALLOWED_FORMATS)}")
+    if prop.get("format") == "attachment" and (kind != "string" or depth > 0):
+        problems.append(f"{where}: an attachment is a string field at the top of the form")
     if "enum" in prop and (not isinstance(prop["enum"], list) or not prop["enum"]):
         problems.append(f"{where}.enum: must be a non-empty list")
     if kind == "object":
@@ -137,6 +149,41 @@ def validate_form_definition(form: Any) -> dict[str, Any]:
     prefill = ui.get("prefill") or {}
     if not isinstance(prefill, dict) or any(k not in properties for k in prefill):
         problems.append("ui.prefill: must map defined fields to register paths")
+    elif any(_is_attachment(properties.get(k)) for k in prefill):
+        problems.append("ui.prefill: a register cannot fill in an attachment")
+    _check_attachments(ui.get("attachments"), properties, problems)
     if problems:
         raise FormDefinitionError(problems)
     return form
+
+
+def _is_attachment(prop: Any) -> bool:
+    return isinstance(prop, dict) and prop.get("format") == "attachment"
+
+
+def _check_attachments(limits: Any, properties: dict[str, Any], problems: list[str]) -> None:
+    """``ui.attachments``: for attachment fields, the types they take and their size limit."""
+    if limits is None:
+        return
+    if not isinstance(limits, dict):
+        problems.append("ui.attachments: must map attachment fields to their limits")
+        return
+    cap = int(settings.ATTACHMENT_MAX_BYTES)
+    for name, spec in limits.items():
+        where = f"ui.attachments.{name}"
+        if not _is_attachment(properties.get(name)):
+            problems.append(f"{where}: not an attachment field")
+            continue
+        if not isinstance(spec, dict) or set(spec) - ATTACHMENT_LIMITS:
+            problems.append(f"{where}: may only set {sorted(ATTACHMENT_LIMITS)}")
+            continue
+        accept = spec.get("accept", list(ATTACHMENT_TYPES))
+        if (
+            not isinstance(accept, list)
+            or not accept
+            or any(kind not in ATTACHMENT_TYPES for kind in accept)
+        ):
+            problems.append(f"{where}.accept: must list some of {list(ATTACHMENT_TYPES)}")
+        size = spec.get("max_bytes", cap)
+        if type(size) is not int or not 0 < size <= cap:
+            problems.append(f"{where}.max_bytes: must be a whole number from 1 to {cap}")

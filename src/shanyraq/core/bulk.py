@@ -41,10 +41,10 @@ def insert_many(model: type[M], objects: Iterable[M]) -> list[M]:
     ):
         return model._default_manager.using(alias).bulk_create(rows)
     for row in rows:
-        row._prepare_related_fields_for_save(operation_name="insert_many")
+        row._prepare_related_fields_for_save(operation_name="insert_many")  # type: ignore[attr-defined]
     fields = [f for f in model._meta.concrete_fields if f is not pk]
     table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in [pk, *fields])
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in [pk, *fields])
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",

@@ -5,7 +5,9 @@ The form is the service version's (``catalog.form_schema``): ``schema`` says wha
 holds, ``ui`` how to ask for it (steps, labels, help, labels of enumerated values, prefill).
 A step is a fieldset with an input per field the registers did not fill in; the casework
 services check the answers, and their problems (``{field, message}``) are placed here next to
-the inputs they concern.
+the inputs they concern. A field that asks for a file (``"format": "attachment"``) is a file
+input with the types and size it takes in its hint, and the file already attached shown with a
+link to it; its answer is the attached file's identifier, shown to readers as the file's name.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from shanyraq.casework.models import Application
+from shanyraq.casework import attachments
+from shanyraq.casework.models import Application, Attachment
 from shanyraq.core.errors import ValidationError
 from shanyraq.core.text import LANGUAGES, TranslatedText
 
@@ -61,6 +64,7 @@ class FormDefinition:
         self.labels: dict[str, Any] = dict(ui.get("labels") or {})
         self.help: dict[str, Any] = dict(ui.get("help") or {})
         self.enum_labels: dict[str, Any] = dict(ui.get("enum_labels") or {})
+        self.form: Mapping[str, Any] = form
 
     def title(self, index: int) -> str:
         return text_of(self.steps[index].get("title"))
@@ -80,6 +84,9 @@ class FormDefinition:
     def spec(self, name: str) -> dict[str, Any]:
         return dict(self.properties.get(name) or {})
 
+    def asks_for_file(self, name: str) -> bool:
+        return _kind(self.spec(name)) == "file"
+
     def option(self, name: str, value: Any) -> str:
         """An enumerated value's label, or the value itself when the form names none."""
         labels = self.enum_labels.get(name) or {}
@@ -96,6 +103,8 @@ def _kind(spec: Mapping[str, Any]) -> str:
         return "checkboxes" if "enum" in (spec.get("items") or {}) else "lines"
     if kind == "object":
         return "group"
+    if spec.get("format") == "attachment":
+        return "file"
     if "enum" in spec:
         return "select"
     if kind in {"integer", "number"}:
@@ -111,6 +120,8 @@ def _shown(definition: FormDefinition, name: str, value: Any) -> str:
     """An answer as text to read (on the review page and to the other party)."""
     if value is None or value == "" or value == []:
         return _("Not given")
+    if _kind(definition.spec(name)) == "file":
+        return _("No file attached")  # a file that is attached is shown as a link instead
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, float) and value.is_integer():
@@ -149,6 +160,38 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class AttachedFile:
+    """A file attached to an application, as a page lists it."""
+
+    id: str
+    field: str
+    label: str  # the form's label of its field, or "Sent with your answer"
+    name: str
+    size: str
+    url: str  # where the reader downloads it
+    uploaded_at: datetime.datetime
+
+
+def attached_files(
+    definition: FormDefinition, application: Application, files: Iterable[Attachment], url: Any
+) -> dict[str, AttachedFile]:
+    """The application's files by identifier; ``url(application, attachment)`` links each."""
+    found = {}
+    for item in files:
+        label = definition.label(item.field) if item.field else _("Sent with your answer")
+        found[str(item.public_id)] = AttachedFile(
+            id=str(item.public_id),
+            field=item.field,
+            label=label,
+            name=item.name,
+            size=attachments.size_text(item.size),
+            url=url(application, item),
+            uploaded_at=item.created_at,
+        )
+    return found
+
+
+@dataclass(frozen=True)
 class FormField:
     """An input of a step as the page shows it, with the answer or what was just typed."""
 
@@ -163,6 +206,8 @@ class FormField:
     parts: tuple[FormField, ...] = ()
     error: str = ""
     required: bool = False
+    accept: str = ""  # a file input's types, for its ``accept`` attribute
+    attached: AttachedFile | None = None  # the file a file input already has
 
     @property
     def described_by(self) -> str:
@@ -211,6 +256,7 @@ def _form_field(
     answer: Any,
     posted: QueryDict | None,
     errors: Mapping[str, str],
+    files: Mapping[str, AttachedFile],
 ) -> FormField:
     spec = definition.spec(name)
     kind = _kind(spec)
@@ -224,6 +270,11 @@ def _form_field(
         "error": _field_error(name, errors),
         "required": name in definition.required,
     }
+    if kind == "file":
+        limits = attachments.attachment_limits(definition.form, name)
+        common["hint"] = " ".join(part for part in (common["hint"], limits.hint) if part)
+        attached = files.get(answer) if isinstance(answer, str) else None
+        return FormField(**common, accept=limits.accept_attribute, attached=attached)
     if kind == "checkbox":
         checked = bool(posted.get(name)) if posted is not None else answer is True
         return FormField(**common, checked=checked)
@@ -273,8 +324,10 @@ def step_page(
     index: int,
     posted: QueryDict | None = None,
     problems: Iterable[Mapping[str, Any]] = (),
+    files: Mapping[str, AttachedFile] | None = None,
 ) -> tuple[list[KnownValue], list[FormField], list[Problem]]:
-    """What one step shows: the values the registers gave, the inputs, and the problems."""
+    """What one step shows: the values the registers gave, the inputs, and the problems
+    (``files``: the application's attached files by identifier)."""
     prefilled = application.prefilled or {}
     errors = _errors_by_field(problems)
     known, inputs = [], []
@@ -291,7 +344,7 @@ def step_page(
             )
         else:
             answer = (application.answers or {}).get(name)
-            inputs.append(_form_field(definition, name, answer, posted, errors))
+            inputs.append(_form_field(definition, name, answer, posted, errors, files or {}))
     summary: list[Problem] = []
     placed = set()
     for item in inputs:
@@ -316,6 +369,8 @@ def posted_values(
     for name in names:
         spec = definition.spec(name)
         kind = _kind(spec)
+        if kind == "file":
+            continue  # files come with the request's files (the view attaches them)
         if kind == "checkbox":
             if post.get(name):
                 values[name] = "true"  # an unticked box sends nothing, which means "no"
@@ -348,6 +403,7 @@ class ReviewRow:
     value: str
     source: str = ""
     change_url: str = ""
+    file: AttachedFile | None = None
 
 
 @dataclass(frozen=True)
@@ -361,9 +417,15 @@ def step_url(application: Application, index: int) -> str:
 
 
 def review_steps(
-    definition: FormDefinition, application: Application, *, editable: bool, with_known: bool
+    definition: FormDefinition,
+    application: Application,
+    *,
+    editable: bool,
+    with_known: bool,
+    files: Mapping[str, AttachedFile] | None = None,
 ) -> list[ReviewStep]:
-    """Every answer by step; ``with_known`` adds the values the registers gave."""
+    """Every answer by step; ``with_known`` adds the values the registers gave. An answer
+    naming one of ``files`` (the application's, by identifier) is shown as that file."""
     prefilled = application.prefilled or {}
     answers = application.answers or {}
     steps = []
@@ -377,9 +439,13 @@ def review_steps(
                     source = source_of(str(prefilled[name].get("source") or ""))
                     rows.append(ReviewRow(name, definition.label(name), value, source))
                 continue
-            shown = _shown(definition, name, answers.get(name))
+            answer = answers.get(name)
+            attached = (files or {}).get(answer) if isinstance(answer, str) else None
+            shown = attached.name if attached else _shown(definition, name, answer)
             change = f"{url}#{_html_id(name)}" if editable else ""
-            rows.append(ReviewRow(name, definition.label(name), shown, change_url=change))
+            rows.append(
+                ReviewRow(name, definition.label(name), shown, change_url=change, file=attached)
+            )
         if rows:
             steps.append(ReviewStep(definition.title(index), rows))
     return steps

@@ -9,13 +9,16 @@ sale) sees it too, and confirms or declines it.
 
 The form's pages are generated from the service version's form (``application_forms``); the
 casework services check the answers and move the application, and their problems are shown
-next to the fields and in the error summary.
+next to the fields and in the error summary. Files are attached with "Save and continue" of
+their step (or sent with an answer to the agency's question), listed with links on the review
+and the application's page, and downloaded from here by the applicant and the parties.
 """
 
 from __future__ import annotations
 
 import datetime
 import secrets
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +27,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -32,15 +36,24 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shanyraq.accounts.models import User
-from shanyraq.casework import selectors, services
-from shanyraq.casework.models import Application, CaseEvent, Status
+from shanyraq.casework import attachments, selectors, services
+from shanyraq.casework.downloads import attachment_response
+from shanyraq.casework.models import Application, Attachment, CaseEvent, Status
 from shanyraq.catalog import selectors as catalog
 from shanyraq.catalog.models import ServiceVersion
-from shanyraq.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from shanyraq.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 
 from .application_forms import (
+    AttachedFile,
     FormDefinition,
     Problem,
+    attached_files,
     posted_values,
     review_steps,
     step_page,
@@ -207,6 +220,44 @@ def _detail_url(application: Application) -> str:
     return reverse("portal:application", args=[application.number])
 
 
+def _file_url(application: Application, attachment: Attachment) -> str:
+    return reverse("portal:application_attachment", args=[application.number, attachment.public_id])
+
+
+def _files(definition: FormDefinition, application: Application) -> dict[str, AttachedFile]:
+    return attached_files(definition, application, selectors.attachments_of(application), _file_url)
+
+
+def _attach_posted(
+    request: HttpRequest,
+    person: User,
+    application: Application,
+    definition: FormDefinition,
+    names: Sequence[str],
+    values: dict[str, Any],
+) -> list[dict[str, str]]:
+    """Attach the files a step's form sent; each answers its field, and a field sent without
+    a file keeps the file it has. Returns the problems with the files refused."""
+    problems = []
+    for name in names:
+        if not definition.asks_for_file(name):
+            continue
+        current = (application.answers or {}).get(name)
+        upload = request.FILES.get(name)
+        if upload is not None:
+            try:
+                attachment = attachments.attachment_add(
+                    application=application, field=name, upload=upload, by=person
+                )
+            except DomainError as exc:
+                problems.append({"field": name, "message": str(exc.message)})
+            else:
+                current = str(attachment.public_id)
+        if current:
+            values[name] = current
+    return problems
+
+
 def _continue_url(application: Application, definition: FormDefinition) -> str:
     """Where to continue a draft: the first step not yet saved, or the review."""
     if application.form_step >= len(definition.steps):
@@ -277,26 +328,28 @@ def application_step(request: HttpRequest, number: str, index: int) -> HttpRespo
     status = 200
     if request.method == "POST":
         names = [n for n in definition.fields(index) if n not in (application.prefilled or {})]
+        values = posted_values(definition, names, request.POST)
+        refused = _attach_posted(request, person, application, definition, names, values)
         try:
             application = services.application_save(
-                application=application,
-                applicant=person,
-                values=posted_values(definition, names, request.POST),
-                step=index,
+                application=application, applicant=person, values=values, step=index
             )
         except ValidationError as exc:
-            posted, status = request.POST, 400
             listed = exc.details.get("problems")
             problems = list(listed) if isinstance(listed, list) else []
             if not problems:
                 problems = [{"field": exc.field or "$", "message": str(exc.message)}]
         except Conflict:
             return redirect(_detail_url(application))
+        problems = refused + problems  # a refused file's message comes before the field's
+        if problems:
+            posted, status = request.POST, 400
+        elif index + 1 < len(definition.steps):
+            return redirect(step_url(application, index + 1))
         else:
-            if index + 1 < len(definition.steps):
-                return redirect(step_url(application, index + 1))
             return redirect("portal:application_review", application.number)
-    known, inputs, summary = step_page(definition, application, index, posted, problems)
+    files = _files(definition, application)
+    known, inputs, summary = step_page(definition, application, index, posted, problems, files)
     back = (
         step_url(application, index - 1)
         if index
@@ -315,6 +368,7 @@ def application_step(request: HttpRequest, number: str, index: int) -> HttpRespo
             "fields": inputs,
             "problems": summary,
             "back_url": back,
+            "has_files": any(field.kind == "file" for field in inputs),
         },
         status=status,
     )
@@ -361,7 +415,13 @@ def application_review(request: HttpRequest, number: str) -> HttpResponse:
         {
             "application": application,
             "version": application.service_version,
-            "steps": review_steps(definition, application, editable=True, with_known=True),
+            "steps": review_steps(
+                definition,
+                application,
+                editable=True,
+                with_known=True,
+                files=_files(definition, application),
+            ),
             "problems": problems,
             "idempotency_key": secrets.token_urlsafe(24),
             "back_url": step_url(application, len(definition.steps) - 1),
@@ -440,15 +500,21 @@ def _detail(
         is_party = True
     version = application.service_version
     definition = FormDefinition(version.form)
+    files = _files(definition, application)
     context: dict[str, Any] = {
         "application": application,
         "version": version,
+        "files": list(files.values()),
         "is_party": is_party,
         "status_tag": STATUS_TAGS.get(Status(application.status), ""),
         "deadline_tag": _deadline_tag(selectors.deadline_state(application)),
         "problems": list(problems),
         "answer": answer,
         "answer_error": next((p.message for p in problems if p.href == "#answer"), ""),
+        "answer_file_error": next((p.message for p in problems if p.href == "#answer-file"), ""),
+        "answer_file_limits": attachments.attachment_limits(
+            version.form or {}, attachments.ANSWER_FIELD
+        ),
         "max_answer": MAX_ANSWER,
     }
     if is_party:
@@ -457,7 +523,9 @@ def _detail(
         )
         # The party reads what they are asked to confirm: the applicant's own answers, not
         # what the registers hold about the applicant.
-        context["steps"] = review_steps(definition, application, editable=False, with_known=False)
+        context["steps"] = review_steps(
+            definition, application, editable=False, with_known=False, files=files
+        )
     else:
         events = selectors.case_history(application)
         context["history"] = _history(version, events)
@@ -492,6 +560,22 @@ def application_answer(request: HttpRequest, number: str) -> HttpResponse:
     except NotFound:
         return _not_found(request)
     text = request.POST.get("answer", "")
+    upload = request.FILES.get("file")
+    if upload is not None:  # the file goes first: a refused file stops the answer
+        try:
+            attachments.attachment_add(
+                application=application,
+                field=attachments.ANSWER_FIELD,
+                upload=upload,
+                by=person,
+            )
+        except ValidationError as exc:
+            problem = Problem(str(exc.message), "#answer-file")
+            return _detail(request, person, number, problems=[problem], answer=text, status=400)
+        except Conflict as exc:
+            return _detail(
+                request, person, number, problems=[Problem(str(exc.message))], status=409
+            )
     try:
         services.application_answer_info(application=application, applicant=person, answer=text)
     except ValidationError as exc:
@@ -564,3 +648,71 @@ def application_respond(request: HttpRequest, number: str) -> HttpResponse:
     else:
         messages.success(request, _("You declined application %(number)s.") % {"number": number})
     return redirect(_detail_url(application))
+
+
+# --- attached files -------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET"])
+def application_attachment(
+    request: HttpRequest, number: str, file_id: uuid.UUID
+) -> HttpResponseBase:
+    """A file attached to the application, for its applicant and the parties it names."""
+    person = _citizen(request)
+    if person is None:
+        return _no_iin(request)
+    try:
+        application = selectors.application_for_reader(number, person)
+        opened = attachments.attachment_open(
+            application=application, attachment_id=str(file_id), reader=person
+        )
+    except NotFound:
+        return _error(request, 404, _("There is no such file."))
+    return attachment_response(opened)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_attachment_remove(
+    request: HttpRequest, number: str, file_id: uuid.UUID
+) -> HttpResponse:
+    """Remove a file from a draft after a confirmation page, back to the step that asked for
+    it (a page of its own, so that pressing Enter in a step's form never removes a file)."""
+    person = _citizen(request)
+    if person is None:
+        return _no_iin(request)
+    try:
+        application = selectors.application_for_applicant(number, person)
+    except NotFound:
+        return _not_found(request)
+    if application.status != Status.DRAFT:
+        return redirect(_detail_url(application))
+    definition = FormDefinition(application.service_version.form)
+    file = _files(definition, application).get(str(file_id))
+    if file is None:
+        return _error(request, 404, _("There is no such file."))
+    index = definition.step_of(file.field)
+    back = step_url(application, index) if index is not None else _detail_url(application)
+    if request.method == "GET":
+        return render(
+            request,
+            "portal/application_attachment_remove.html",
+            {
+                "application": application,
+                "version": application.service_version,
+                "file": file,
+                "back_url": back,
+            },
+        )
+    try:
+        removed = attachments.attachment_remove(
+            application=application, attachment_id=str(file_id), by=person
+        )
+    except NotFound:
+        return _error(request, 404, _("There is no such file."))
+    except Conflict:
+        return redirect(_detail_url(application))
+    messages.success(request, _("The file %(name)s was removed.") % {"name": removed.name})
+    return redirect(back)

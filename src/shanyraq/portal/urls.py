@@ -3,6 +3,8 @@ from django.urls import path
 from . import my_data, views
 from .applications import (
     application_answer,
+    application_attachment,
+    application_attachment_remove,
     application_detail,
     application_respond,
     application_review,
@@ -52,6 +54,16 @@ urlpatterns = [
         "account/applications/<slug:number>/respond/",
         application_respond,
         name="application_respond",
+    ),
+    path(
+        "account/applications/<slug:number>/files/<uuid:file_id>/",
+        application_attachment,
+        name="application_attachment",
+    ),
+    path(
+        "account/applications/<slug:number>/files/<uuid:file_id>/remove/",
+        application_attachment_remove,
+        name="application_attachment_remove",
     ),
     path("account/messages/", inbox, name="inbox"),
     path("account/messages/<int:notification_id>/", message, name="inbox_message"),

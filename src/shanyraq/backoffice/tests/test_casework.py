@@ -531,6 +531,23 @@ def test_the_queue_is_paginated(monkeypatch, service, applicant, reviewer):
     assert numbers_in(client.get("/backoffice/cases/?sort=number&page=x")) == made[:2]
 
 
+def test_a_long_queue_is_counted_up_to_a_limit(monkeypatch, service, applicant, reviewer):
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(views, "QUEUE_COUNT_LIMIT", 3)
+    made = [apply(applicant, service).number for _ in range(5)]
+    client = client_for(reviewer)
+    response = client.get("/backoffice/cases/?sort=number")
+    page = page_of(response)
+    assert "More than 3 cases found. Use the filters to narrow them." in page
+    assert "5 cases found" not in page
+    # The pages end at the limit: the second page is the last, with the third case.
+    assert 'href="?sort=number&amp;page=2"' in page and "page=3" not in page
+    assert numbers_in(client.get("/backoffice/cases/?sort=number&page=9")) == made[2:3]
+    # A queue within the limit is counted exactly.
+    monkeypatch.setattr(views, "QUEUE_COUNT_LIMIT", 5)
+    assert "5 cases found" in page_of(client.get("/backoffice/cases/?sort=number"))
+
+
 def test_the_queue_takes_as_many_queries_for_many_cases(
     django_assert_max_num_queries, service, other_service, applicant, head
 ):

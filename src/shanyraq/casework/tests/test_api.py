@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from django.db import IntegrityError
 from django.test import Client
 
 from shanyraq.accounts.services import token_create
@@ -115,6 +116,19 @@ def test_a_repeated_idempotency_key_returns_the_same_application(world: World) -
     )
     assert other.status_code == 201
     assert other.json()["number"] != first.json()["number"]
+
+
+def test_a_database_failure_is_not_taken_for_a_repeated_key(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(**kwargs: Any) -> Application:
+        raise IntegrityError("insert or update violates foreign key constraint")
+
+    monkeypatch.setattr(services, "application_apply", failing)
+    client = client_for(world.applicant)
+    body = {"service": "surname-change", "answers": answers(world), "submit": True}
+    with pytest.raises(IntegrityError):  # a server error, not "still being handled"
+        post(client, "/api/v1/applications", body, HTTP_IDEMPOTENCY_KEY="order-78")
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from shanyraq.casework.models import (
 )
 from shanyraq.casework.tests import services_fixture
 from shanyraq.casework.tests.services_fixture import (
+    CADASTRAL,
     Clock,
     World,
     at_review,
@@ -32,6 +33,7 @@ from shanyraq.casework.tests.services_fixture import (
     sale_submitted,
     submitted,
 )
+from shanyraq.catalog.models import Service
 from shanyraq.core.calendar import kazakhstan_calendar
 from shanyraq.core.canonical_json import canonicalize
 from shanyraq.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -1006,6 +1008,22 @@ def test_an_item_held_by_a_killed_worker_is_taken_again_after_its_lease(
     assert (item.attempts, item.done_at) == (2, clock.now)
 
 
+def test_a_worker_killed_mid_batch_has_spent_an_attempt_of_one_item_only(
+    world: World, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for person in (world.applicant, world.spouse, world.buyer):
+        submitted(world, person)
+
+    def killed(item_id: int) -> bool:
+        raise KeyboardInterrupt  # the process dies while working on its first item
+
+    monkeypatch.setattr(services, "_process_item", killed)
+    with pytest.raises(KeyboardInterrupt):
+        services.work_once()
+    attempts = sorted(WorkItem.objects.values_list("attempts", flat=True))
+    assert attempts == [0, 0, 1]
+
+
 def test_an_item_claimed_twice_is_processed_once(world: World, clock: Clock) -> None:
     application = submitted(world)
     [(first, _attempt)] = services._claim(10, clock.now)
@@ -1182,3 +1200,94 @@ def test_one_person_cannot_hold_two_party_roles(world: World, clock: Clock) -> N
     draft.refresh_from_db()
     assert draft.status == "draft"
     assert not draft.parties.exists()
+
+
+# --- one-step application --------------------------------------------------------------------
+
+
+NAME_CHANGE_ANSWERS: dict[str, Any] = {
+    "new_last_name": "Сейітова-Омарова",
+    "reason": "marriage",
+    "confirm": True,
+}
+
+
+def test_applying_in_one_step_leaves_what_the_steps_leave(world: World, clock: Clock) -> None:
+    stepwise = submitted(world, spouse_iin=world.spouse.iin)
+    at_once = services.application_apply(
+        applicant=world.applicant,
+        service_code="surname-change",
+        values={**NAME_CHANGE_ANSWERS, "spouse_iin": world.spouse.iin},
+        idempotency_key="one-step-1",
+    )
+    at_once.refresh_from_db()
+    stepwise.refresh_from_db()
+    same = ("status", "step", "deadline", "answers", "prefilled", "form_step", "submitted_at")
+    assert {f: getattr(at_once, f) for f in same} == {f: getattr(stepwise, f) for f in same}
+    assert at_once.status == "active" and at_once.idempotency_key == "one-step-1"
+    assert history(at_once) == history(stepwise)
+    assert [a for a, *_ in history(at_once)] == ["created", "submit"]
+    assert WorkItem.objects.filter(application=at_once, done_at__isnull=True).count() == 1
+    assert len(messages(world.applicant, "application.submitted")) == 2
+    # The prefill read is recorded for this application, as it is for a draft.
+    purposes = AccessRecord.objects.filter(purpose=f"application {at_once.number}")
+    assert purposes.count() == 1
+
+
+def test_applying_in_one_step_with_a_wrong_answer_writes_nothing(
+    world: World, clock: Clock
+) -> None:
+    reads = AccessRecord.objects.count()
+    with pytest.raises(ValidationError) as caught:
+        services.application_apply(
+            applicant=world.applicant,
+            service_code="surname-change",
+            values={**NAME_CHANGE_ANSWERS, "reason": "boredom", "forged": 1},
+        )
+    problems = {p["field"] for p in caught.value.details["problems"]}
+    assert problems == {"reason", "forged"}
+    assert not Application.objects.exists()
+    assert not CaseEvent.objects.exists() and not WorkItem.objects.exists()
+    assert AccessRecord.objects.count() == reads
+    assert not messages(world.applicant, "application.submitted")
+
+
+def test_applying_in_one_step_asks_the_other_party(world: World, clock: Clock) -> None:
+    application = services.application_apply(
+        applicant=world.applicant,
+        service_code="property-sale",
+        values={"cadastral_number": CADASTRAL, "buyer_iin": world.buyer.iin, "price": "25 000"},
+    )
+    assert application.status == "awaiting_parties"
+    assert history(application) == [
+        ("created", "draft", "", ""),
+        ("submit", "awaiting_parties", "", ""),
+    ]
+    assert list(Party.objects.filter(application=application).values_list("iin", flat=True)) == [
+        world.buyer.iin
+    ]
+    assert len(messages(world.buyer, "party.confirmation_requested")) == 1
+
+
+def test_applying_in_one_step_refuses_the_applicant_as_the_other_party(
+    world: World, clock: Clock
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        services.application_apply(
+            applicant=world.applicant,
+            service_code="property-sale",
+            values={"cadastral_number": CADASTRAL, "buyer_iin": world.applicant.iin, "price": 5},
+        )
+    assert caught.value.code == "party_is_applicant"
+    assert not Application.objects.exists() and not Party.objects.exists()
+
+
+def test_which_version_is_current_is_read_every_time(world: World) -> None:
+    first = services.service_version_for_applying("surname-change")
+    assert services.service_version_for_applying("surname-change") is first  # kept in memory
+    service = first.service
+    Service.objects.filter(pk=service.pk).update(current_version=None)
+    with pytest.raises(NotFound):
+        services.service_version_for_applying("surname-change")
+    Service.objects.filter(pk=service.pk).update(current_version=first)
+    assert services.service_version_for_applying("surname-change").pk == first.pk

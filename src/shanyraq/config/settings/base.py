@@ -139,6 +139,25 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 
+# Files attached to applications (docs/applications.md): outside the static and media roots,
+# never served by the web server, only by the casework views to those allowed to read them.
+ATTACHMENTS_ROOT = Path(env.str("ATTACHMENTS_ROOT", default=str(VAR_DIR / "attachments")))
+# The most a form's field may allow (``ui.attachments.<field>.max_bytes``), and the default.
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10_000_000)
+ATTACHMENTS_PER_APPLICATION = env.int("ATTACHMENTS_PER_APPLICATION", default=20)
+# Uploads: no file grows past the cap on its way in (the first handler drops the rest); files
+# above 2.5 MB wait in a temporary file, smaller ones in memory; the other fields of a form
+# stay within Django's 2.5 MB; a request carries a few files at most.
+FILE_UPLOAD_HANDLERS = [
+    "shanyraq.casework.storage.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FILE_UPLOAD_PERMISSIONS = 0o600
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)

@@ -17,6 +17,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = Path(tempfile.gettempdir()) / "shanyraq-test-media"
+# Tests that attach files point this at a folder of their own (``settings`` and ``tmp_path``).
+ATTACHMENTS_ROOT = Path(tempfile.gettempdir()) / "shanyraq-test-attachments"
 SHANYRAQ_DEMO = False
 STATIC_ROOT = Path(tempfile.gettempdir()) / "shanyraq-test-static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -336,6 +336,43 @@ def test_property_sale_needs_the_buyer_then_the_registrar_changes_the_owners(
     )
 
 
+def test_property_sale_can_bring_the_signed_contract_as_a_pdf(
+    aigerim: User, daulet: User, today: datetime.date, settings: Any, tmp_path: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from shanyraq.casework import attachments
+
+    settings.ATTACHMENTS_ROOT = tmp_path / "attachments"
+    contract = b"%PDF-1.7\n% the signed contract\n%%EOF\n"
+    draft = services.application_start(
+        applicant=daulet, service_code="real-estate-rights-registration"
+    )
+    with pytest.raises(DomainError) as refused:
+        attachments.attachment_add(
+            application=draft,
+            field="sale_contract",
+            upload=SimpleUploadedFile("contract.pdf", b"\x89PNG\r\n\x1a\n", "application/pdf"),
+            by=daulet,
+        )
+    assert refused.value.code == "file_type_mismatch"
+    attached = attachments.attachment_add(
+        application=draft,
+        field="sale_contract",
+        upload=SimpleUploadedFile("contract.pdf", contract, "application/pdf"),
+        by=daulet,
+    )
+    answers = {**sale_answers(AIGERIM, today), "sale_contract": str(attached.public_id)}
+    draft = services.application_save(application=draft, applicant=daulet, values=answers)
+    application = services.application_submit(application=draft, applicant=daulet)
+    assert application.status == Status.AWAITING_PARTIES
+    opened = attachments.attachment_open(
+        application=application, attachment_id=str(attached.public_id), reader=aigerim
+    )
+    with opened.file:
+        assert opened.file.read() == contract
+
+
 def test_property_sale_by_someone_who_does_not_own_it_is_refused(
     aigerim: User, daulet: User, today: datetime.date
 ) -> None:
