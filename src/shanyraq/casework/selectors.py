@@ -79,6 +79,9 @@ def application_by_idempotency_key(applicant: User, key: str) -> Application | N
     """The application an earlier request with this Idempotency-Key made, if any."""
     if not key:
         return None
+    # Most keys are new: a look at the unique index alone answers those.
+    if not Application.objects.filter(applicant=applicant, idempotency_key=key).exists():
+        return None
     return _with_service(
         Application.objects.filter(applicant=applicant, idempotency_key=key)
     ).first()
