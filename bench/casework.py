@@ -9,9 +9,10 @@ On PostgreSQL, in a database of its own (created and dropped), with the producti
 1. **Submissions.** A service with a 20-field form and automatic decision rules. Sixteen
    clients, each signed in as a different citizen with a bearer token, submit applications
    with ``POST /api/v1/applications`` (``"submit": true``, a fresh ``Idempotency-Key`` each):
-   every request starts a draft, reads the applicant's population record for the prefill
-   (recorded in the data tracker), checks the 20 answers, submits, starts the case and
-   queues its automatic decision and a notification. In alternating rounds the same clients
+   every request authenticates the token, checks that the key is new, finds the service's
+   current version, checks the 20 answers against the form, numbers the application, writes
+   it submitted with its history, starts the case and queues its automatic decision and a
+   notification (the form has no register prefill, so nothing is read from the registers). In alternating rounds the same clients
    post the same JSON to ``/bench/insert``, a minimal Django view that stores it as one row.
    ``ratio_vs_insert`` = submissions per second / inserts per second (target >= 0.4).
 2. **Decisions.** ``shanyraq worker`` is started; applications are submitted at a steady rate
