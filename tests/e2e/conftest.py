@@ -207,6 +207,12 @@ class Site:
                 return value
         return None
 
+    def application_number(self) -> str:
+        """The number of the application whose page (or form step) the tab is on."""
+        found = re.search(r"/account/applications/([A-Z0-9-]+)/", self.path())
+        assert found is not None, f"not an application's page: {self.path()}"
+        return found.group(1)
+
     def service_codes(self) -> list[str]:
         """Codes of the services listed as cards on the current page."""
         hrefs = self.page.locator("ul.shq-card-list h3 a").evaluate_all(
@@ -345,3 +351,34 @@ def demo(transactional_db: None, live_server: Any) -> Demo:
         password=DEMO_PASSWORD,
         citizen_iin=str(citizen.iin),
     )
+
+
+@pytest.fixture
+def catalog_search_words() -> Any:
+    """``catalog_search_words(names)``: for each language, words of a service's name (given
+    in the three languages) that find it on the first page of the catalog's search."""
+    return search_words
+
+
+@pytest.fixture
+def demo_registers(settings: Any, tmp_path: Path, demo: Demo) -> Iterator[None]:
+    """The demo registers as ``make demo`` fills them, with a small synthetic population: the
+    demo citizens' own records and households (Aigerim's newborn daughter, Daulet's son and
+    flat), the agencies' grants; and a ledger with keys of its own, which register changes and
+    casework decisions are written to."""
+    import io
+
+    from django.core.management import call_command
+
+    from shanyraq.ledger_django import config
+    from shanyraq.portal.demo import DEMO_ACCOUNTS
+    from shanyraq.portal.demo_registers import demo_registers_load
+
+    settings.LEDGER_KEY_DIR = tmp_path / "keys"
+    settings.LEDGER_STORAGE_DIR = tmp_path / "tiles"
+    settings.LEDGER_WITNESSES_FILE = tmp_path / "keys" / "witnesses.json"
+    config.reset()
+    call_command("ledger", "keygen", stdout=io.StringIO())
+    demo_registers_load([a for a in DEMO_ACCOUNTS if a.iin], persons=20)
+    yield
+    config.reset()

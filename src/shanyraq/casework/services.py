@@ -717,6 +717,7 @@ def _start_case(
     _notify(application, application.applicant, "application.submitted", "submitted")
 
 
+@transaction.atomic
 def case_facts(application: Application, reader: User | None = None) -> dict[str, Any]:
     """Everything the rules and the approval see: the answers, the applicant, today, and the
     register records the process declares (their reads recorded for this application, as

@@ -152,9 +152,31 @@ def validate_form_definition(form: Any) -> dict[str, Any]:
     elif any(_is_attachment(properties.get(k)) for k in prefill):
         problems.append("ui.prefill: a register cannot fill in an attachment")
     _check_attachments(ui.get("attachments"), properties, problems)
+    _check_order(ui.get("order"), properties, problems)
     if problems:
         raise FormDefinitionError(problems)
     return form
+
+
+def _check_order(order: Any, properties: dict[str, Any], problems: list[str]) -> None:
+    """``ui.order``: for object fields, the order their parts are asked in (each part once)."""
+    if order is None:
+        return
+    if not isinstance(order, dict):
+        problems.append("ui.order: must map object fields to the order of their parts")
+        return
+    for name, parts in order.items():
+        prop = properties.get(name)
+        if not isinstance(prop, dict) or prop.get("type") != "object":
+            problems.append(f"ui.order.{name}: not an object field")
+            continue
+        known = set((prop.get("properties") or {}).keys())
+        if (
+            not isinstance(parts, list)
+            or len(set(map(str, parts))) != len(parts)
+            or not set(map(str, parts)) <= known
+        ):
+            problems.append(f"ui.order.{name}: must list the field's parts, each once")
 
 
 def _is_attachment(prop: Any) -> bool:

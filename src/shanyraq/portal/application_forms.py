@@ -64,6 +64,7 @@ class FormDefinition:
         self.labels: dict[str, Any] = dict(ui.get("labels") or {})
         self.help: dict[str, Any] = dict(ui.get("help") or {})
         self.enum_labels: dict[str, Any] = dict(ui.get("enum_labels") or {})
+        self.order: dict[str, Any] = dict(ui.get("order") or {})
         self.form: Mapping[str, Any] = form
 
     def title(self, index: int) -> str:
@@ -86,6 +87,19 @@ class FormDefinition:
 
     def asks_for_file(self, name: str) -> bool:
         return _kind(self.spec(name)) == "file"
+
+    def parts(self, name: str) -> list[tuple[str, Mapping[str, Any]]]:
+        """The parts of an object field in the order the form asks for them.
+
+        The stored schema cannot say (PostgreSQL keeps a JSON object's keys in an order of its
+        own): ``ui.order.<field>`` can; the required parts come next, as ``required`` lists
+        them, then the rest by name.
+        """
+        properties = dict(self.spec(name).get("properties") or {})
+        declared = [str(p) for p in self.order.get(name) or [] if p in properties]
+        required = [str(p) for p in self.spec(name).get("required") or [] if p in properties]
+        ordered = list(dict.fromkeys([*declared, *required, *sorted(properties)]))
+        return [(part, properties[part]) for part in ordered]
 
     def option(self, name: str, value: Any) -> str:
         """An enumerated value's label, or the value itself when the form names none."""
@@ -129,16 +143,34 @@ def _shown(definition: FormDefinition, name: str, value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(_shown(definition, name, item) for item in value)
     if isinstance(value, Mapping):
-        return ", ".join(str(v) for v in value.values() if v not in (None, ""))
+        shown = []
+        for part, part_spec in definition.parts(name):
+            item = value.get(part)
+            if item in (None, ""):
+                continue
+            if isinstance(part_spec, Mapping) and "enum" in part_spec:
+                shown.append(definition.option(f"{name}.{part}", item))
+            elif isinstance(part_spec, Mapping) and part_spec.get("format") == "date":
+                shown.append(_day(item))
+            elif isinstance(item, bool):
+                shown.append(_("Yes") if item else _("No"))
+            else:
+                shown.append(str(item))
+        return ", ".join(shown)
     spec = definition.spec(name)
-    if spec.get("format") == "date" and isinstance(value, str):
-        try:
-            return datetime.date.fromisoformat(value).strftime("%d.%m.%Y")
-        except ValueError:
-            return value
+    if spec.get("format") == "date":
+        return _day(value)
     if "enum" in spec or "enum" in (spec.get("items") or {}):
         return definition.option(name, value)
     return str(value)
+
+
+def _day(value: Any) -> str:
+    """A date answer as people write it (31.12.2026); anything else as it is."""
+    try:
+        return datetime.date.fromisoformat(str(value)).strftime("%d.%m.%Y")
+    except ValueError:
+        return str(value)
 
 
 def _as_input(value: Any) -> str:
@@ -291,23 +323,9 @@ def _form_field(
         return FormField(**common, choices=choices)
     if kind == "group":
         parts = []
-        for sub, sub_spec in (spec.get("properties") or {}).items():
-            path = f"{name}.{sub}"
-            current = answer.get(sub) if isinstance(answer, Mapping) else None
-            value = posted.get(path, "") if posted is not None else _as_input(current)
-            title = sub_spec.get("title") if isinstance(sub_spec, Mapping) else None
-            parts.append(
-                FormField(
-                    name=path,
-                    html_id=_html_id(path),
-                    label=text_of(title) or str(sub).replace("_", " ").capitalize(),
-                    hint="",
-                    kind="text",
-                    value=value,
-                    error=errors.get(path, ""),
-                    required=sub in (spec.get("required") or []),
-                )
-            )
+        required = set(spec.get("required") or [])
+        for sub, sub_spec in definition.parts(name):
+            parts.append(_part(definition, name, sub, sub_spec, answer, posted, errors, required))
         return FormField(**common, parts=tuple(parts))
     if posted is not None:
         value = posted.get(name, "")
@@ -315,6 +333,44 @@ def _form_field(
         value = "\n".join(str(item) for item in answer) if isinstance(answer, list) else ""
     else:
         value = _as_input(answer)
+    return FormField(**common, value=value)
+
+
+def _part(
+    definition: FormDefinition,
+    name: str,
+    sub: str,
+    spec: Mapping[str, Any],
+    answer: Any,
+    posted: QueryDict | None,
+    errors: Mapping[str, str],
+    required: set[str],
+) -> FormField:
+    """One part of an object field (an address's region), asked as a field of its kind."""
+    path = f"{name}.{sub}"
+    current = answer.get(sub) if isinstance(answer, Mapping) else None
+    kind = _kind(spec) if isinstance(spec, Mapping) else "text"
+    if kind not in {"select", "date", "integer", "number", "email", "checkbox"}:
+        kind = "text"
+    title = spec.get("title") if isinstance(spec, Mapping) else None
+    common: dict[str, Any] = {
+        "name": path,
+        "html_id": _html_id(path),
+        "label": text_of(title) or str(sub).replace("_", " ").capitalize(),
+        "hint": "",
+        "kind": kind,
+        "error": errors.get(path, ""),
+        "required": sub in required,
+    }
+    if kind == "checkbox":
+        return FormField(**common, checked=bool(posted.get(path)) if posted else current is True)
+    value = posted.get(path, "") if posted is not None else _as_input(current)
+    if kind == "select":
+        choices = tuple(
+            Choice(str(option), definition.option(path, option), str(option) == value)
+            for option in spec.get("enum") or []
+        )
+        return FormField(**common, value=value, choices=choices)
     return FormField(**common, value=value)
 
 

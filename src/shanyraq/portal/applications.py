@@ -39,6 +39,7 @@ from shanyraq.accounts.models import User
 from shanyraq.casework import attachments, selectors, services
 from shanyraq.casework.downloads import attachment_response
 from shanyraq.casework.models import Application, Attachment, CaseEvent, Status
+from shanyraq.casework.workflow import TERMINAL_STEPS as FINAL_STEPS
 from shanyraq.catalog import selectors as catalog
 from shanyraq.catalog.models import ServiceVersion
 from shanyraq.core.errors import (
@@ -99,6 +100,9 @@ ACTIONS = {
     "sign": gettext_lazy("Signed"),
 }
 OTHER_ACTION = gettext_lazy("Processing step completed")
+# An approval that only passes the case on to a later step (a check done, a person to decide).
+PASSED_ON = gettext_lazy("Checked and passed on to the next step")
+DECISIONS = frozenset({"approve", "reject"})
 # Only these notes are written for the applicant: a decision's reason and a question.
 NOTES_FOR_APPLICANT = frozenset({"approve", "reject", "request_info"})
 
@@ -145,7 +149,11 @@ def _history(version: ServiceVersion, events: Iterable[CaseEvent]) -> list[Histo
         rows.append(
             HistoryRow(
                 at=event.at,
-                what=str(ACTIONS.get(event.action, OTHER_ACTION)),
+                what=str(
+                    PASSED_ON
+                    if event.action in DECISIONS and event.to_step not in FINAL_STEPS
+                    else ACTIONS.get(event.action, OTHER_ACTION)
+                ),
                 by=str(ACTORS.get(event.actor_kind, "")),
                 status=event.get_status_display(),
                 step=steps.get(event.to_step, ""),

@@ -94,6 +94,12 @@ GRANTS: dict[str, dict[str, dict[str, tuple[list[str], bool, str]]]] = {
     "gov4c": {
         "real_estate": {
             "clerk": (["*"], True, "Law on State Registration of Rights to Real Estate, art. 5"),
+            # The registrar who decides sales (registrar.gov4c) is a reviewer.
+            "reviewer": (
+                ["*"],
+                True,
+                "Law on State Registration of Rights to Real Estate, art. 5",
+            ),
         },
         "population": {
             "clerk": (

@@ -119,3 +119,47 @@ def test_the_platform_cap_is_the_settings(settings: Any) -> None:
 
 def test_forms_accept_the_types_the_store_recognises() -> None:
     assert tuple(storage.SUPPORTED_TYPES) == ATTACHMENT_TYPES
+
+
+def with_address(form: dict[str, Any]) -> None:
+    form["schema"]["properties"]["address"] = {
+        "type": "object",
+        "properties": {"region": {"type": "string"}, "street": {"type": "string"}},
+    }
+    form["ui"]["steps"][0]["fields"].append("address")
+    form["ui"]["labels"]["address"] = text("Address")
+
+
+def test_the_order_of_an_object_fields_parts_is_accepted() -> None:
+    def change(form: dict[str, Any]) -> None:
+        with_address(form)
+        form["ui"]["order"] = {"address": ["street", "region"]}
+
+    assert validate_form_definition(changed(change))["ui"]["order"] == {
+        "address": ["street", "region"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("order", "problem"),
+    [
+        ({"note": ["a"]}, "ui.order.note: not an object field"),
+        (
+            {"address": ["region", "region"]},
+            "ui.order.address: must list the field's parts, each once",
+        ),
+        (
+            {"address": ["region", "flat"]},
+            "ui.order.address: must list the field's parts, each once",
+        ),
+        (["address"], "ui.order: must map object fields to the order of their parts"),
+    ],
+)
+def test_a_wrong_order_of_parts_is_refused(order: Any, problem: str) -> None:
+    def change(form: dict[str, Any]) -> None:
+        with_address(form)
+        form["ui"]["order"] = order
+
+    with pytest.raises(FormDefinitionError) as refused:
+        validate_form_definition(changed(change))
+    assert refused.value.problems == [problem]
