@@ -12,8 +12,9 @@ On PostgreSQL, in a database of its own (created and dropped), with the producti
    every request authenticates the token, checks that the key is new, finds the service's
    current version, checks the 20 answers against the form, numbers the application, writes
    it submitted with its history, starts the case and queues its automatic decision and a
-   notification (the form has no register prefill, so nothing is read from the registers). In alternating rounds the same clients
-   post the same JSON to ``/bench/insert``, a minimal Django view that stores it as one row.
+   notification (the form has no register prefill, so nothing is read from the registers).
+   In alternating rounds the same clients post the same JSON to ``/bench/insert``, a minimal
+   Django view that stores it as one row.
    ``ratio_vs_insert`` = submissions per second / inserts per second (target >= 0.4).
 2. **Decisions.** ``shanyraq worker`` is started; applications are submitted at a steady rate
    and the time from each submission's commit to its automatic decision is read from the
