@@ -943,9 +943,8 @@ def test_an_official_opens_a_case_whose_applicant_is_in_the_registers(
     assert applicant[register_label("population", "iin", "en")] == people.aigerim
 
 
-def test_a_groups_enumerated_part_is_offered_as_a_list_of_labelled_options(
-    open_site: Any, demo: Any, people: People, tr: Any
-) -> None:
+def at_the_address_step(open_site: Any, demo: Any, people: People) -> tuple[Any, Any]:
+    """Aigerim's residence registration with its first step answered, open at the address."""
     from shanyraq.accounts.models import User
     from shanyraq.casework import services
 
@@ -956,6 +955,13 @@ def test_a_groups_enumerated_part_is_offered_as_a_list_of_labelled_options(
     )
     site = sign_in(open_site, demo, "citizen.aigerim", "en")
     site.goto(f"/account/applications/{draft.number}/step/1/")
+    return site, draft
+
+
+def test_a_groups_enumerated_part_is_offered_as_a_list_of_labelled_options(
+    open_site: Any, demo: Any, people: People, tr: Any
+) -> None:
+    site, _draft = at_the_address_step(open_site, demo, people)
     region = site.page.locator("#field-new_address-region")
     assert region.evaluate("element => element.tagName.toLowerCase()") == "select"
     assert region.locator("option[value='astana']").inner_text() == option_label(
@@ -996,16 +1002,10 @@ def test_an_automatic_check_that_passes_the_case_on_is_not_told_as_an_approval(
 def test_a_groups_parts_are_asked_and_shown_in_the_order_the_form_declares(
     open_site: Any, demo: Any, people: People, tr: Any
 ) -> None:
-    from shanyraq.accounts.models import User
     from shanyraq.casework import services
 
-    citizen = User.objects.get(iin=people.aigerim)
-    draft = services.application_start(applicant=citizen, service_code=RESIDENCE)
-    services.application_save(
-        application=draft, applicant=citizen, values={"applicant_phone": PHONE}, step=0
-    )
-    site = sign_in(open_site, demo, "citizen.aigerim", "en")
-    site.goto(f"/account/applications/{draft.number}/step/1/")
+    site, draft = at_the_address_step(open_site, demo, people)
+    citizen = draft.applicant
     parts = site.page.locator("main fieldset fieldset label").all_inner_texts()
     optional = tr("en", "optional")
     assert parts == [

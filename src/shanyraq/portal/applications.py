@@ -312,18 +312,27 @@ def application_start(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+def _own_application(request: HttpRequest, number: str) -> Application | HttpResponse:
+    """The signed-in citizen's own application, or the page to answer instead (no IIN: the
+    explanation; someone else's or no such application: not found)."""
+    person = _citizen(request)
+    if person is None:
+        return _no_iin(request)
+    try:
+        return selectors.application_for_applicant(number, person)
+    except NotFound:
+        return _not_found(request)
+
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def application_step(request: HttpRequest, number: str, index: int) -> HttpResponse:
     """One step of the form; saving it moves on to the next step or to the review."""
-    person = _citizen(request)
-    if person is None:
-        return _no_iin(request)
-    try:
-        application = selectors.application_for_applicant(number, person)
-    except NotFound:
-        return _not_found(request)
+    application = _own_application(request, number)
+    if isinstance(application, HttpResponse):
+        return application
+    person = application.applicant
     if application.status != Status.DRAFT:
         return redirect(_detail_url(application))
     definition = FormDefinition(application.service_version.form)
@@ -387,13 +396,10 @@ def application_step(request: HttpRequest, number: str, index: int) -> HttpRespo
 @require_http_methods(["GET", "POST"])
 def application_review(request: HttpRequest, number: str) -> HttpResponse:
     """Every answer, with links to change them, and the button that submits."""
-    person = _citizen(request)
-    if person is None:
-        return _no_iin(request)
-    try:
-        application = selectors.application_for_applicant(number, person)
-    except NotFound:
-        return _not_found(request)
+    application = _own_application(request, number)
+    if isinstance(application, HttpResponse):
+        return application
+    person = application.applicant
     if application.status != Status.DRAFT:
         return redirect(_detail_url(application))
     definition = FormDefinition(application.service_version.form)
@@ -560,13 +566,10 @@ def application_detail(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 def application_answer(request: HttpRequest, number: str) -> HttpResponse:
     """The applicant's answer to an official's question."""
-    person = _citizen(request)
-    if person is None:
-        return _no_iin(request)
-    try:
-        application = selectors.application_for_applicant(number, person)
-    except NotFound:
-        return _not_found(request)
+    application = _own_application(request, number)
+    if isinstance(application, HttpResponse):
+        return application
+    person = application.applicant
     text = request.POST.get("answer", "")
     upload = request.FILES.get("file")
     if upload is not None:  # the file goes first: a refused file stops the answer
@@ -602,13 +605,10 @@ def application_answer(request: HttpRequest, number: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def application_withdraw(request: HttpRequest, number: str) -> HttpResponse:
     """Withdraw an application that is not closed yet, after a confirmation page."""
-    person = _citizen(request)
-    if person is None:
-        return _no_iin(request)
-    try:
-        application = selectors.application_for_applicant(number, person)
-    except NotFound:
-        return _not_found(request)
+    application = _own_application(request, number)
+    if isinstance(application, HttpResponse):
+        return application
+    person = application.applicant
     if application.is_final:
         return redirect(_detail_url(application))
     if request.method == "POST":
@@ -688,13 +688,10 @@ def application_attachment_remove(
 ) -> HttpResponse:
     """Remove a file from a draft after a confirmation page, back to the step that asked for
     it (a page of its own, so that pressing Enter in a step's form never removes a file)."""
-    person = _citizen(request)
-    if person is None:
-        return _no_iin(request)
-    try:
-        application = selectors.application_for_applicant(number, person)
-    except NotFound:
-        return _not_found(request)
+    application = _own_application(request, number)
+    if isinstance(application, HttpResponse):
+        return application
+    person = application.applicant
     if application.status != Status.DRAFT:
         return redirect(_detail_url(application))
     definition = FormDefinition(application.service_version.form)
