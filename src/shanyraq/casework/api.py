@@ -33,12 +33,12 @@ from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 from ninja.responses import Status
 
 from shanyraq.accounts.models import User
-from shanyraq.core.errors import Conflict, PermissionDenied
+from shanyraq.core.errors import Conflict, DomainError, PermissionDenied
 from shanyraq.core.text import TranslatedText
 
 from . import attachments, selectors, services
 from .downloads import attachment_response
-from .models import Application, Attachment
+from .models import Application, Attachment, CaseEvent
 
 router = Router(tags=["applications"])
 
@@ -155,8 +155,16 @@ class CompleteIn(Schema):
     note: str = Field("", max_length=2000)
 
 
-def _out(application: Application, *, with_history: bool = True) -> dict[str, Any]:
+def _out(
+    application: Application,
+    *,
+    with_history: bool = True,
+    history: list[CaseEvent] | None = None,
+) -> dict[str, Any]:
+    """The application as the API shows it; ``history`` when the caller has just written it."""
     version = application.service_version
+    if history is None and with_history:
+        history = selectors.case_history(application)
     return {
         "number": application.number,
         "service": version.service.code,
@@ -173,7 +181,7 @@ def _out(application: Application, *, with_history: bool = True) -> dict[str, An
         "created_at": application.created_at,
         "submitted_at": application.submitted_at,
         "decided_at": application.decided_at,
-        "history": selectors.case_history(application) if with_history else [],
+        "history": history or [],
     }
 
 
@@ -231,32 +239,27 @@ def _idempotency_key(request: HttpRequest) -> str:
 def create(request: HttpRequest, body: ApplicationIn) -> Status[dict[str, Any]]:
     applicant = _applicant(request)
     idempotency_key = _idempotency_key(request)
-    if idempotency_key:
-        earlier = selectors.application_by_idempotency_key(applicant, idempotency_key)
-        if earlier is not None:
-            return Status(200, _out(earlier))
     try:
         if body.submit:
-            application = services.application_apply(
+            applied = services.application_apply(
                 applicant=applicant,
                 service_code=body.service,
                 values=body.answers or {},
                 idempotency_key=idempotency_key,
             )
-        else:
-            with transaction.atomic():
-                application = services.application_start(
-                    applicant=applicant, service_code=body.service
+            return Status(201, _out(applied.application, history=applied.history))
+        with transaction.atomic():
+            application = services.application_start(applicant=applicant, service_code=body.service)
+            application.idempotency_key = idempotency_key
+            application.save(update_fields=["idempotency_key"])
+            if body.answers:
+                application = services.application_save(
+                    application=application,
+                    applicant=applicant,
+                    values=body.answers,
+                    step=None,
                 )
-                application.idempotency_key = idempotency_key
-                application.save(update_fields=["idempotency_key"])
-                if body.answers:
-                    application = services.application_save(
-                        application=application,
-                        applicant=applicant,
-                        values=body.answers,
-                        step=None,
-                    )
+        return Status(201, _out(application))
     except IntegrityError as exc:
         if not idempotency_key or not _is_key_clash(exc):
             raise
@@ -268,7 +271,13 @@ def create(request: HttpRequest, body: ApplicationIn) -> Status[dict[str, Any]]:
                 message=_("A request with this Idempotency-Key is still being handled."),
             ) from None
         return Status(200, _out(earlier))
-    return Status(201, _out(application))
+    except DomainError:
+        # A repeated request is answered with what the first one made, even when the same
+        # request would not be accepted today (the service closed, the form changed).
+        earlier = selectors.application_by_idempotency_key(applicant, idempotency_key)
+        if earlier is None:
+            raise
+        return Status(200, _out(earlier))
 
 
 def _is_key_clash(exc: IntegrityError) -> bool:

@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from shanyraq.accounts import selectors as account_selectors
 from shanyraq.accounts.models import Role, User
 from shanyraq.catalog.models import Agency, Service, ServiceVersion
+from shanyraq.core.bulk import insert_rows
 from shanyraq.core.calendar import kazakhstan_calendar
 from shanyraq.core.canonical_json import canonicalize
 from shanyraq.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ANSWER_DAYS",
+    "Applied",
     "EscalationReport",
     "answers_of",
     "application_answer_info",
@@ -429,6 +431,13 @@ def application_submit(
     return locked
 
 
+class Applied(NamedTuple):
+    """A one-step application and the history written for it, oldest first."""
+
+    application: Application
+    history: list[CaseEvent]
+
+
 @transaction.atomic
 def application_apply(
     *,
@@ -436,7 +445,7 @@ def application_apply(
     service_code: str,
     values: Mapping[str, Any],
     idempotency_key: str = "",
-) -> Application:
+) -> Applied:
     """Start, answer and submit an application in one step (an agency's or a citizen's
     system that has every answer at hand).
 
@@ -487,8 +496,10 @@ def application_apply(
         at=now,
     )
     if not parties:
-        _start_case(application, now, actor=applicant, actor_kind="applicant", earlier=[created])
-        return application
+        history = _start_case(
+            application, now, actor=applicant, actor_kind="applicant", earlier=[created]
+        )
+        return Applied(application, history)
     application.status = Status.AWAITING_PARTIES
     application.save(force_insert=True)
     submitted = CaseEvent(
@@ -501,7 +512,7 @@ def application_apply(
     )
     CaseEvent.objects.bulk_create([created, submitted])
     _ask_parties(application, parties, now)
-    return application
+    return Applied(application, [created, submitted])
 
 
 def idempotency_key_clean(key: str) -> str:
@@ -700,21 +711,38 @@ def _start_case(
     actor_kind: str,
     action: str = workflow.SUBMIT,
     earlier: Sequence[CaseEvent] = (),
-) -> None:
-    """The case enters the process; automatic steps are left to the worker.
+) -> list[CaseEvent]:
+    """The case enters the process; automatic steps are left to the worker. Returns the
+    history written (``earlier`` and the start's events).
 
     An application not yet in the database is inserted here, with ``earlier`` events of its
-    history written before the start's.
+    history written before the start's: the application, its history, its work item and the
+    applicant's message go to the database in one round trip.
     """
     process = _process(application)
     state, started = workflow.start(process, at=_local(now), calendar=_calendar())
     _store(application, state)
-    application.save(force_insert=application.pk is None)
-    started_events = _history(application, [replace(started, action=action)], actor, actor_kind)
-    CaseEvent.objects.bulk_create([*earlier, *started_events])
-    if process.steps[state.step].kind is workflow.StepKind.AUTO:
-        WorkItem.objects.create(application=application)
+    events = [
+        *earlier,
+        *_history(application, [replace(started, action=action)], actor, actor_kind),
+    ]
+    work = (
+        [WorkItem(application=application)]
+        if process.steps[state.step].kind is workflow.StepKind.AUTO
+        else []
+    )
+    if application.pk is None:
+        # A new number: no message can have been written for this occasion before.
+        message = notifications.message_compose(
+            **_message(application, application.applicant, "application.submitted", "submitted")
+        )
+        insert_rows([application, *events, *work, *message.rows()])
+        return events
+    application.save()
+    CaseEvent.objects.bulk_create(events)
+    WorkItem.objects.bulk_create(work)
     _notify(application, application.applicant, "application.submitted", "submitted")
+    return events
 
 
 @transaction.atomic
@@ -1381,19 +1409,27 @@ def deadlines_escalate(*, today: datetime.date | None = None) -> EscalationRepor
 # --- notifications ------------------------------------------------------------------------
 
 
-def _notify(
+def _message(
     application: Application, recipient: User, template: str, occasion: str, **context: Any
-) -> None:
-    """A message about the application, once per occasion and recipient."""
+) -> dict[str, Any]:
+    """What ``notify`` is given for a message about the application: one per occasion and
+    recipient."""
     version = application.service_version
-    notifications.notify(
-        recipient=recipient,
-        template=template,
-        context={
+    return {
+        "recipient": recipient,
+        "template": template,
+        "context": {
             "number": application.number,
             "service": version.name.to_dict(),
             "link": f"/account/applications/{application.number}/",
             **context,
         },
-        dedupe_key=f"application:{application.number}:{occasion}",
-    )
+        "dedupe_key": f"application:{application.number}:{occasion}",
+    }
+
+
+def _notify(
+    application: Application, recipient: User, template: str, occasion: str, **context: Any
+) -> None:
+    """A message about the application, once per occasion and recipient."""
+    notifications.notify(**_message(application, recipient, template, occasion, **context))

@@ -1,4 +1,10 @@
-"""Many new rows of one model written at once, with their primary keys set.
+"""New rows written at once, with their primary keys set.
+
+``insert_rows`` writes a handful of new rows of several models (an application, its
+history, its work item and its message) in one round trip to the database: on PostgreSQL
+the keys of every row come from their tables' sequences in one query, then the inserts go
+out together in pipeline mode, already knowing each other's keys. Elsewhere each model's
+rows are one ``bulk_create``, in the order given.
 
 ``insert_many`` is ``QuerySet.bulk_create`` for loads of thousands of rows. On PostgreSQL it
 takes the primary keys from the table's own sequence in one query and sends the rows with
@@ -13,12 +19,12 @@ not an auto field, multi-table inheritance and deferred fields are left to ``bul
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from django.db import connections, models, router
 
-__all__ = ["insert_many"]
+__all__ = ["insert_many", "insert_rows"]
 
 M = TypeVar("M", bound=models.Model)
 
@@ -70,3 +76,84 @@ def insert_many(model: type[M], objects: Iterable[M]) -> list[M]:
         row._state.adding = False
         row._state.db = alias
     return rows
+
+
+def _serial(model: type[models.Model]) -> bool:
+    return (
+        isinstance(model._meta.pk, models.AutoField | models.BigAutoField | models.SmallAutoField)
+        and not model._meta.parents
+    )
+
+
+# (database alias, table) -> the name of the sequence its primary keys come from
+_SEQUENCES: dict[tuple[str, str], str] = {}
+
+
+def _sequence(cursor: Any, alias: str, model: type[models.Model]) -> str:
+    table = model._meta.db_table
+    name = _SEQUENCES.get((alias, table))
+    if name is None:
+        cursor.execute(
+            "SELECT pg_get_serial_sequence(%s, %s)",
+            [table, model._meta.pk.column],  # type: ignore[union-attr]
+        )
+        (name,) = cursor.fetchone()
+        _SEQUENCES[(alias, table)] = name
+    return name
+
+
+def insert_rows(objects: Sequence[models.Model]) -> None:
+    """Insert ``objects`` (new instances, of one or several models) in the order given.
+
+    An object may refer to one before it (an event to its application): by the time it is
+    written that one has its key. Each object gets its primary key; a constraint that fails
+    raises Django's ``IntegrityError`` and, as always, spoils the caller's transaction.
+    """
+    if not objects:
+        return
+    groups: list[list[models.Model]] = []
+    for row in objects:
+        if groups and type(groups[-1][0]) is type(row):
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    alias = router.db_for_write(type(objects[0]))
+    connection = connections[alias]
+    if connection.vendor != "postgresql" or not all(
+        _serial(type(group[0])) and all(row.pk is None for row in group) for group in groups
+    ):
+        for group in groups:
+            type(group[0])._default_manager.using(alias).bulk_create(group)
+        return
+    with connection.cursor() as cursor:
+        wanted = [(_sequence(cursor, alias, type(group[0])), len(group)) for group in groups]
+        cursor.execute(
+            "SELECT " + ", ".join("nextval(%s)" for _name, n in wanted for _ in range(n)),
+            [name for name, n in wanted for _ in range(n)],
+        )
+        keys = iter(cursor.fetchone())
+        statements: list[tuple[str, list[Any]]] = []
+        for group in groups:
+            for row in group:
+                row.pk = next(keys)
+        for group in groups:
+            model = type(group[0])
+            fields = list(model._meta.concrete_fields)
+            values: list[Any] = []
+            for row in group:
+                row._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
+                for field in fields:
+                    value = field.pre_save(row, add=True)
+                    values.append(field.get_db_prep_save(value, connection=connection))
+            # Only the model's own table and column names, quoted, are put in the text.
+            table = connection.ops.quote_name(model._meta.db_table)
+            columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+            marks = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(group))
+            statements.append((f"INSERT INTO {table} ({columns}) VALUES {marks}", values))  # noqa: S608
+        # One round trip for all; the raw errors become Django's (IntegrityError...).
+        with connection.wrap_database_errors, cursor.cursor.connection.pipeline():
+            for sql, params in statements:
+                cursor.cursor.execute(sql, params)
+    for row in objects:
+        row._state.adding = False
+        row._state.db = alias

@@ -44,9 +44,11 @@ __all__ = [
     "CHANNELS",
     "LEASE",
     "MAX_ATTEMPTS",
+    "Message",
     "SendReport",
     "contact_phone_set",
     "deliveries_send",
+    "message_compose",
     "normalise_phone",
     "notification_mark_read",
     "notify",
@@ -155,6 +157,70 @@ def _email_deliveries(
     return deliveries
 
 
+@dataclass
+class Message:
+    """A message composed and not yet written: the inbox copy and its outside deliveries."""
+
+    notification: Notification
+    deliveries: list[Delivery]
+
+    def rows(self) -> list[Notification | Delivery]:
+        """The rows to write, in order (``shanyraq.core.bulk.insert_rows`` takes them)."""
+        return [self.notification, *self.deliveries]
+
+
+def message_compose(
+    *,
+    recipient: User,
+    template: str,
+    context: Mapping[str, Any],
+    channels: Sequence[str] = CHANNELS,
+    dedupe_key: str,
+) -> Message:
+    """The message ``notify`` would write, for a caller that writes it with other rows.
+
+    Written outside the caller's transaction, or a second time for the same ``dedupe_key``,
+    it is no longer sent exactly once: use this only for an occasion that is new in the
+    same transaction (a just-numbered application's submission), and ``notify`` otherwise.
+    Raises ``ValidationError`` as ``notify`` does.
+    """
+    wanted = _channels(channels)
+    spec = registry.template_get(template)
+    registry.check_context(spec, context)
+    key = (dedupe_key or "").strip()
+    if not key or len(key) > MAX_DEDUPE_KEY:
+        raise ValidationError(
+            code="notification.bad_dedupe_key",
+            message=_("Name the occasion of the message in at most 200 characters."),
+            field="dedupe_key",
+        )
+    link = _link(context.get("link"))
+    texts = {lang: registry.render(spec, context, lang) for lang in LANGUAGES}
+    if not all(t.subject and t.body and len(t.body) <= MAX_BODY for t in texts.values()):
+        raise ValidationError(
+            code="notification.bad_text",
+            message=_("A message needs a subject and a text of reasonable length."),
+            details={"template": spec.code},
+        )
+    language = _language_of(recipient)
+    notification = Notification(
+        recipient=recipient,
+        template=spec.code,
+        dedupe_key=key,
+        subject=TranslatedText(**{lang: texts[lang].subject[:MAX_SUBJECT] for lang in LANGUAGES}),
+        body=TranslatedText(**{lang: texts[lang].body for lang in LANGUAGES}),
+        link=link,
+        in_inbox=INBOX in wanted,
+        created_at=timezone.now(),
+    )
+    deliveries = _email_deliveries(
+        recipient=recipient, wanted=wanted, language=language, rendered=texts[language], link=link
+    )
+    for delivery in deliveries:
+        delivery.notification = notification
+    return Message(notification, deliveries)
+
+
 def notify(
     *,
     recipient: User,
@@ -177,51 +243,26 @@ def notify(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("notify runs inside the transaction of the change it announces")
-    wanted = _channels(channels)
-    spec = registry.template_get(template)
-    registry.check_context(spec, context)
-    key = (dedupe_key or "").strip()
-    if not key or len(key) > MAX_DEDUPE_KEY:
-        raise ValidationError(
-            code="notification.bad_dedupe_key",
-            message=_("Name the occasion of the message in at most 200 characters."),
-            field="dedupe_key",
-        )
-    link = _link(context.get("link"))
-    texts = {lang: registry.render(spec, context, lang) for lang in LANGUAGES}
-    if not all(t.subject and t.body and len(t.body) <= MAX_BODY for t in texts.values()):
-        raise ValidationError(
-            code="notification.bad_text",
-            message=_("A message needs a subject and a text of reasonable length."),
-            details={"template": spec.code},
-        )
-    language = _language_of(recipient)
-    deliveries = _email_deliveries(
-        recipient=recipient, wanted=wanted, language=language, rendered=texts[language], link=link
+    message = message_compose(
+        recipient=recipient,
+        template=template,
+        context=context,
+        channels=channels,
+        dedupe_key=dedupe_key,
     )
     try:
         # A savepoint, so that a duplicate leaves the caller's transaction usable.
         with transaction.atomic():
-            notification = Notification.objects.create(
-                recipient=recipient,
-                template=spec.code,
-                dedupe_key=key,
-                subject=TranslatedText(
-                    **{lang: texts[lang].subject[:MAX_SUBJECT] for lang in LANGUAGES}
-                ),
-                body=TranslatedText(**{lang: texts[lang].body for lang in LANGUAGES}),
-                link=link,
-                in_inbox=INBOX in wanted,
-            )
-            for delivery in deliveries:
-                delivery.notification = notification
-            Delivery.objects.bulk_create(deliveries)
+            message.notification.save(force_insert=True)
+            Delivery.objects.bulk_create(message.deliveries)
     except IntegrityError:
-        existing = Notification.objects.filter(recipient=recipient, dedupe_key=key).first()
+        existing = Notification.objects.filter(
+            recipient=recipient, dedupe_key=message.notification.dedupe_key
+        ).first()
         if existing is None:
             raise
         return existing
-    return notification
+    return message.notification
 
 
 def notification_mark_read(*, recipient: User, notification_id: int) -> Notification:

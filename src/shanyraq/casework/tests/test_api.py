@@ -121,7 +121,7 @@ def test_a_repeated_idempotency_key_returns_the_same_application(world: World) -
 def test_a_database_failure_is_not_taken_for_a_repeated_key(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def failing(**kwargs: Any) -> Application:
+    def failing(**kwargs: Any) -> services.Applied:
         raise IntegrityError("insert or update violates foreign key constraint")
 
     monkeypatch.setattr(services, "application_apply", failing)

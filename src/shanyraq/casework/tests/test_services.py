@@ -1214,12 +1214,17 @@ NAME_CHANGE_ANSWERS: dict[str, Any] = {
 
 def test_applying_in_one_step_leaves_what_the_steps_leave(world: World, clock: Clock) -> None:
     stepwise = submitted(world, spouse_iin=world.spouse.iin)
-    at_once = services.application_apply(
+    at_once, written = services.application_apply(
         applicant=world.applicant,
         service_code="surname-change",
         values={**NAME_CHANGE_ANSWERS, "spouse_iin": world.spouse.iin},
         idempotency_key="one-step-1",
     )
+    # The history it answers with is the history stored.
+    assert [(e.pk, e.action, e.status) for e in written] == [
+        (e.pk, e.action, e.status)
+        for e in CaseEvent.objects.filter(application=at_once).order_by("id")
+    ]
     at_once.refresh_from_db()
     stepwise.refresh_from_db()
     same = ("status", "step", "deadline", "answers", "prefilled", "form_step", "submitted_at")
@@ -1253,7 +1258,7 @@ def test_applying_in_one_step_with_a_wrong_answer_writes_nothing(
 
 
 def test_applying_in_one_step_asks_the_other_party(world: World, clock: Clock) -> None:
-    application = services.application_apply(
+    application, _written = services.application_apply(
         applicant=world.applicant,
         service_code="property-sale",
         values={"cadastral_number": CADASTRAL, "buyer_iin": world.buyer.iin, "price": "25 000"},
