@@ -40,6 +40,7 @@ __all__ = [
     "answers_problems",
     "attachment_fields",
     "coerce",
+    "form_problems",
     "prefill_fields",
     "prefill_values",
     "step_count",
@@ -295,22 +296,15 @@ def _listed(form: Mapping[str, Any], found: Problems) -> list[dict[str, str]]:
     return [{"field": field, "message": found[field]} for field in sorted(found, key=place)]
 
 
-def step_problems(
+def _field_problems(
     form: Mapping[str, Any],
     values: Mapping[str, Any],
     step: int | None,
     prefilled: Mapping[str, Any],
-    attached: Mapping[str, str] | None = None,
-) -> tuple[list[dict[str, str]], dict[str, Any]]:
-    """The problems with the answers to one step (all steps for None) and the cleaned answers.
-
-    ``values`` are the answers to that step: a field of the step that is absent or blank has
-    no answer (a checkbox left unticked is False). Every problem is listed, one per field:
-    fields the form does not have, fields of another step, a change to a field the registers
-    filled in, values no form could hold, files not attached to the application (``attached``:
-    file identifier -> field), and whatever the schema says. The cleaned answers are only worth
-    keeping when there is no problem.
-    """
+) -> tuple[Problems, dict[str, Any], list[str]]:
+    """What is wrong with the answers to one step (all for None) field by field, before the
+    schema: unknown fields, fields of another step, a changed register value, values no form
+    could hold. Returns the problems, the cleaned answers and the step's fields to answer."""
     properties = _properties(form)
     step_names = step_fields(form, step)
     fields = [f for f in step_names if f not in prefilled]
@@ -339,10 +333,48 @@ def step_problems(
     for name in fields:
         if name not in values and (properties.get(name) or {}).get("type") == "boolean":
             cleaned[name] = False  # an unticked box sends nothing
+    return found, cleaned, fields
+
+
+def step_problems(
+    form: Mapping[str, Any],
+    values: Mapping[str, Any],
+    step: int | None,
+    prefilled: Mapping[str, Any],
+    attached: Mapping[str, str] | None = None,
+) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """The problems with the answers to one step (all steps for None) and the cleaned answers.
+
+    ``values`` are the answers to that step: a field of the step that is absent or blank has
+    no answer (a checkbox left unticked is False). Every problem is listed, one per field:
+    fields the form does not have, fields of another step, a change to a field the registers
+    filled in, values no form could hold, files not attached to the application (``attached``:
+    file identifier -> field), and whatever the schema says. The cleaned answers are only worth
+    keeping when there is no problem.
+    """
+    found, cleaned, fields = _field_problems(form, values, step, prefilled)
     checked = {name: value for name, value in cleaned.items() if name not in found}
     _schema_problems(_sub_schema(form, fields), checked, found)
-    _iin_problems(properties, checked, found)
+    _iin_problems(_properties(form), checked, found)
     _attachment_problems(form, checked, attached, found)
+    return _listed(form, found), cleaned
+
+
+def form_problems(
+    form: Mapping[str, Any], values: Mapping[str, Any], prefilled: Mapping[str, Any]
+) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """The problems with a whole form answered at once, and the cleaned answers.
+
+    What ``step_problems`` of every step and then ``answers_problems`` of the result would
+    find (a form answered at once has no attached files yet), with the schema checked once,
+    over the answers and the registers' values together.
+    """
+    found, cleaned, _fields = _field_problems(form, values, None, prefilled)
+    whole = {name: item.get("value") for name, item in prefilled.items()}
+    whole.update((name, value) for name, value in cleaned.items() if name not in found)
+    _schema_problems(dict(form.get("schema") or {}), whole, found)
+    _iin_problems(_properties(form), whole, found)
+    _attachment_problems(form, whole, None, found)
     return _listed(form, found), cleaned
 
 

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shanyraq.accounts import selectors as account_selectors
 from shanyraq.accounts.models import Role, User
-from shanyraq.catalog.models import Agency, Service, ServiceVersion
+from shanyraq.catalog.models import Agency, ServiceVersion
 from shanyraq.core.bulk import insert_rows
 from shanyraq.core.calendar import kazakhstan_calendar
 from shanyraq.core.canonical_json import canonicalize
@@ -48,6 +48,7 @@ from .declarations import fact_specs, party_specs, workflow_of
 from .forms import (
     answers_problems,
     attachment_fields,
+    form_problems,
     prefill_fields,
     prefill_values,
     step_count,
@@ -170,6 +171,12 @@ def _next_number(now: datetime.datetime) -> str:
     return f"A{year}-{value:07d}"
 
 
+_CURRENT_VERSION = (
+    "SELECT v.id, v.updated_at FROM catalog_service s "
+    "JOIN catalog_serviceversion v ON v.id = s.current_version_id WHERE s.code = %s"
+)
+
+
 def service_version_for_applying(service_code: str) -> ServiceVersion:
     """The published version of a service that takes applications online, or an error.
 
@@ -177,11 +184,9 @@ def service_version_for_applying(service_code: str) -> ServiceVersion:
     rules, parsed from JSON) is kept in memory by id and last change, so a busy service's
     submissions do not read and parse the same definition again and again.
     """
-    row = (
-        Service.objects.filter(code=service_code, current_version__isnull=False)
-        .values_list("current_version_id", "current_version__updated_at")
-        .first()
-    )
+    with connection.cursor() as cursor:  # every submission asks: a plain query
+        cursor.execute(_CURRENT_VERSION, [service_code])
+        row = cursor.fetchone()
     if row is None:
         raise NotFound(code="service_not_found", message=_("There is no such service."))
     version = _VERSIONS.get(row)
@@ -474,7 +479,7 @@ def application_apply(
         updated_at=now,
     )
     application.prefilled = prefill_values(form, _prefill_facts(application))
-    problems, cleaned = step_problems(form, values, None, application.prefilled)
+    problems, cleaned = form_problems(form, values, application.prefilled)
     if problems:
         raise _invalid_answers(problems)
     if len(json.dumps(cleaned, ensure_ascii=False).encode()) > MAX_ANSWERS_BYTES:
@@ -482,9 +487,6 @@ def application_apply(
             [{"field": "$", "message": gettext("The answers are too long altogether.")}]
         )
     application.answers = cleaned
-    problems = answers_problems(form, answers_of(application))
-    if problems:
-        raise _invalid_answers(problems)
     application.form_step = step_count(form)
     parties = _parties(application)
     created = CaseEvent(

@@ -95,7 +95,7 @@ def _sequence(cursor: Any, alias: str, model: type[models.Model]) -> str:
     if name is None:
         cursor.execute(
             "SELECT pg_get_serial_sequence(%s, %s)",
-            [table, model._meta.pk.column],  # type: ignore[union-attr]
+            [table, model._meta.pk.column],
         )
         (name,) = cursor.fetchone()
         _SEQUENCES[(alias, table)] = name

@@ -400,17 +400,23 @@ def check_context(template: MessageTemplate, context: Mapping[str, Any]) -> None
 
 def _render(source: str, context: Mapping[str, Any], language: str) -> str:
     with translation.override(language):
-        return _compiled(source).render(Context(dict(context), autoescape=False)).strip()
+        return _render_here(source, context)
+
+
+def _render_here(source: str, context: Mapping[str, Any]) -> str:
+    """``source`` rendered in the language that is active."""
+    return _compiled(source).render(Context(dict(context), autoescape=False)).strip()
 
 
 def render(template: MessageTemplate, context: Mapping[str, Any], language: str) -> Rendered:
     """The subject, body and SMS text of ``template`` in ``language``."""
     values = {key: _localised(key, value, language) for key, value in context.items()}
-    return Rendered(
-        subject=" ".join(_render(template.subject[language], values, language).split()),
-        body=_render(template.body[language], values, language),
-        sms=" ".join(_render(template.sms[language], values, language).split()),
-    )
+    with translation.override(language):
+        return Rendered(
+            subject=" ".join(_render_here(template.subject[language], values).split()),
+            body=_render_here(template.body[language], values),
+            sms=" ".join(_render_here(template.sms[language], values).split()),
+        )
 
 
 def email_text(*, body: str, language: str, name: str, url: str, inbox_url: str) -> str:
