@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "shanyraq.access_log",
     "shanyraq.notifications",
     "shanyraq.casework",
+    "shanyraq.documents",
     "shanyraq.api",
     "shanyraq.portal",
     "shanyraq.backoffice",
@@ -218,6 +219,17 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Shanyraq <noreply@lo
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SMS_GATEWAY = env.str("SMS_GATEWAY", default="shanyraq.notifications.sms.FakeSmsGateway")
 SMS_FAKE_OUTBOX = VAR_DIR / "sms-outbox.jsonl"
+
+# Signed documents (see docs/documents.md). PKI_DIR holds the platform's private keys,
+# each encrypted with PKI_PASSPHRASE (never stored; production refuses to start without it);
+# DOCUMENTS_ROOT the signed PDFs, outside the web root; the fonts must cover Kazakh letters.
+PKI_DIR = Path(env.str("PKI_DIR", default=str(VAR_DIR / "pki")))
+PKI_PASSPHRASE = env.str("PKI_PASSPHRASE", default="")
+PKI_ORGANISATION = env.str("PKI_ORGANISATION", default="Shanyraq")
+DOCUMENTS_ROOT = Path(env.str("DOCUMENTS_ROOT", default=str(VAR_DIR / "documents")))
+DOCUMENT_FONT_DIR = Path(
+    env.str("DOCUMENT_FONT_DIR", default="/usr/share/fonts/truetype/dejavu")
+)
 
 LOGGING = {
     "version": 1,

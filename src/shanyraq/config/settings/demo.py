@@ -17,6 +17,17 @@ if not SECRET_KEY:
         key_file.write_text(secrets.token_urlsafe(50))
         key_file.chmod(0o600)
     SECRET_KEY = key_file.read_text().strip()
+PKI_PASSPHRASE = env.str("PKI_PASSPHRASE", default="")
+if not PKI_PASSPHRASE:
+    # Likewise the passphrase that encrypts the demo's signing keys under var/pki/.
+    passphrase_file = VAR_DIR / "pki_passphrase"
+    if not passphrase_file.exists():
+        import secrets
+
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        passphrase_file.write_text(secrets.token_urlsafe(32))
+        passphrase_file.chmod(0o600)
+    PKI_PASSPHRASE = passphrase_file.read_text().strip()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 SHANYRAQ_DEMO = True
 # Emails are written as files under var/mail/ instead of being sent.

@@ -25,3 +25,7 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SMS_GATEWAY = "shanyraq.notifications.sms.FakeSmsGateway"
 SMS_FAKE_OUTBOX = Path(tempfile.gettempdir()) / "shanyraq-test-sms" / "sms-outbox.jsonl"
+# Tests that issue documents get a PKI of their own (``documents.tests.conftest``).
+PKI_DIR = Path(tempfile.gettempdir()) / "shanyraq-test-pki"
+PKI_PASSPHRASE = "test-only-passphrase"
+DOCUMENTS_ROOT = Path(tempfile.gettempdir()) / "shanyraq-test-documents"
