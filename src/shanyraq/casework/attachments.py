@@ -40,10 +40,7 @@ from django.utils.translation import gettext_lazy as _
 from shanyraq.accounts import selectors as account_selectors
 from shanyraq.accounts.models import OFFICIAL_ROLES, User
 from shanyraq.core.errors import Conflict, NotFound, ValidationError
-
-from .forms import attachment_fields
-from .models import Application, Attachment, Party, Status
-from .storage import (
+from shanyraq.core.files import (
     CHUNK,
     KIND_NAMES,
     SUPPORTED_TYPES,
@@ -51,11 +48,14 @@ from .storage import (
     FileStore,
     FileTooLarge,
     Received,
+    attachment_store,
     clean_filename,
-    default_store,
     extension_of,
     sniff,
 )
+
+from .forms import attachment_fields
+from .models import Application, Attachment, Party, Status
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise
@@ -356,7 +356,7 @@ def attachment_add(
     _too_many(
         application, replaced=application.attachments.filter(field=field).count() if draft else 0
     )
-    store = default_store()
+    store = attachment_store()
     received = _receive(store, upload, limits)
     try:
         content_type = _checked_type(received, upload.name or "", upload.content_type, limits)
@@ -407,7 +407,7 @@ def attachment_remove(*, application: Application, attachment_id: str, by: User)
         locked.answers = {k: v for k, v in locked.answers.items() if k != attachment.field}
         locked.save(update_fields=["answers", "updated_at"])
     application.answers = locked.answers
-    store, digest = default_store(), attachment.sha256
+    store, digest = attachment_store(), attachment.sha256
     transaction.on_commit(lambda: _forget(store, [digest]))
     return attachment
 
@@ -444,7 +444,7 @@ def attachment_open(
         raise _not_found()
     attachment = _find(application, attachment_id)
     try:
-        content = default_store().open(attachment.sha256)
+        content = attachment_store().open(attachment.sha256)
     except FileNotFoundError:
         logger.error(
             "attachment %s of %s: stored file %s is missing",

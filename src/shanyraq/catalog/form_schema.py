@@ -42,7 +42,7 @@ ALLOWED_KEYWORDS = {
     "maxItems",
 }
 ALLOWED_FORMATS = {"date", "email", "attachment"}
-# The file types a form may accept (the same as ``casework.storage.SUPPORTED_TYPES``).
+# The file types a form may accept (the same as ``core.files.SUPPORTED_TYPES``).
 ATTACHMENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
 ATTACHMENT_LIMITS = {"accept", "max_bytes"}
 MAX_FIELDS = 60

@@ -116,6 +116,11 @@ class Document(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # The ``documents.issued`` entry: which log, and its leaf hash (its index comes later,
+    # when the integrator sequences it), for the inclusion proof verification shows.
+    ledger_log = models.CharField(max_length=40, blank=True)
+    ledger_leaf_hash = models.CharField(max_length=64, blank=True)
+    annulment_leaf_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         indexes = [
@@ -140,7 +145,6 @@ class DocumentFile(models.Model):
     size = models.PositiveIntegerField()
     certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="+")
     signed_at = models.DateTimeField()
-    ledger_index = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

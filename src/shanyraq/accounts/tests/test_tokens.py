@@ -61,7 +61,7 @@ def test_a_token_that_stands_for_no_one_is_refused(citizen: User, case: str) -> 
     else:
         secret = "x" + secret
     assert token_authenticate(secret) is None
-    status, body = me(secret)
+    status, _body = me(secret)
     assert status == 401
 
 

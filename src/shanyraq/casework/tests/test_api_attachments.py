@@ -249,7 +249,7 @@ def test_submitting_over_the_api_refuses_a_foreign_file(
 def test_uploads_past_the_platform_cap_are_cut_on_the_way_in(
     world: World, docs_service: Any, file_store: Path, settings: Any, monkeypatch: Any
 ) -> None:
-    from shanyraq.casework import storage
+    from shanyraq.core import files as storage
 
     settings.ATTACHMENT_MAX_BYTES = 3000
     seen: list[int] = []

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from shanyraq.casework import attachments, services, storage
+from shanyraq.casework import attachments, services
 from shanyraq.casework.models import Application, Attachment, Status
 from shanyraq.casework.tests import attachments_fixture, services_fixture
 from shanyraq.casework.tests.attachments_fixture import (
@@ -28,6 +28,7 @@ from shanyraq.casework.tests.attachments_fixture import (
     upload,
 )
 from shanyraq.casework.tests.services_fixture import World
+from shanyraq.core import files as storage
 from shanyraq.core.errors import Conflict, NotFound, ValidationError
 
 english = services_fixture.english
@@ -404,7 +405,7 @@ def test_a_new_file_replaces_the_fields_old_one_in_a_draft(
     assert list(Attachment.objects.values_list("pk", flat=True)) == [second.pk]
     application.refresh_from_db()
     assert application.answers["contract"] == str(second.public_id)
-    assert stored_files(file_store) == [storage.default_store().path(second.sha256)]
+    assert stored_files(file_store) == [storage.attachment_store().path(second.sha256)]
     assert first.sha256 != second.sha256
 
 
@@ -433,7 +434,7 @@ def test_a_removed_file_stays_stored_while_another_application_has_it(
         attachments.attachment_remove(
             application=mine, attachment_id=str(attachment.public_id), by=world.applicant
         )
-    assert stored_files(file_store) == [storage.default_store().path(attachment.sha256)]
+    assert stored_files(file_store) == [storage.attachment_store().path(attachment.sha256)]
 
 
 def test_files_are_not_removed_after_submission_nor_by_others(
@@ -590,7 +591,7 @@ def test_a_file_missing_from_the_store_is_not_found(
 ) -> None:
     application = draft(world)
     attachment = attach(application)
-    storage.default_store().delete(attachment.sha256)
+    storage.attachment_store().delete(attachment.sha256)
     with pytest.raises(NotFound) as missing:
         attachments.attachment_open(
             application=application,

@@ -150,7 +150,7 @@ ATTACHMENTS_PER_APPLICATION = env.int("ATTACHMENTS_PER_APPLICATION", default=20)
 # above 2.5 MB wait in a temporary file, smaller ones in memory; the other fields of a form
 # stay within Django's 2.5 MB; a request carries a few files at most.
 FILE_UPLOAD_HANDLERS = [
-    "shanyraq.casework.storage.CappedUploadHandler",
+    "shanyraq.core.files.CappedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
@@ -227,9 +227,7 @@ PKI_DIR = Path(env.str("PKI_DIR", default=str(VAR_DIR / "pki")))
 PKI_PASSPHRASE = env.str("PKI_PASSPHRASE", default="")
 PKI_ORGANISATION = env.str("PKI_ORGANISATION", default="Shanyraq")
 DOCUMENTS_ROOT = Path(env.str("DOCUMENTS_ROOT", default=str(VAR_DIR / "documents")))
-DOCUMENT_FONT_DIR = Path(
-    env.str("DOCUMENT_FONT_DIR", default="/usr/share/fonts/truetype/dejavu")
-)
+DOCUMENT_FONT_DIR = Path(env.str("DOCUMENT_FONT_DIR", default="/usr/share/fonts/truetype/dejavu"))
 
 LOGGING = {
     "version": 1,

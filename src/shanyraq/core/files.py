@@ -1,9 +1,10 @@
-"""The store of attached files, and what a file's first bytes say it is.
+"""Stores of files named by their content, and what a file's first bytes say it is.
 
-Files are kept under ``settings.ATTACHMENTS_ROOT``, outside the static and media roots, so the
-web server never serves them: only the casework views do, to those allowed to read them. Each
-file is named by the SHA-256 of its content (``<root>/ab/ab12...``), so the same document
-attached twice is stored once and a stored file cannot change under its name.
+Files are kept outside the static and media roots (attached files under
+``settings.ATTACHMENTS_ROOT``, issued documents under ``settings.DOCUMENTS_ROOT``), so the web
+server never serves them: only the views do, to those allowed to read them. Each file is
+named by the SHA-256 of its content (``<root>/ab/ab12...``), so the same file stored twice is
+kept once and a stored file cannot change under its name.
 
 A file arrives as a stream of chunks (a Django ``UploadedFile``): it is written to a temporary
 file in the root and counted as it comes, so an oversize file is refused after reading one byte
@@ -11,7 +12,7 @@ more than allowed, and nothing is kept of it. Only then is it fsynced and rename
 so a file under its digest is always whole. Committing a file and deleting one happen under the
 store's lock, so a file being attached again is never deleted by a removal of its twin.
 
-This module knows nothing of applications: it imports no models.
+This module knows nothing of applications or documents: it imports no models.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ __all__ = [
     "FileStore",
     "FileTooLarge",
     "Received",
+    "attachment_store",
     "clean_filename",
-    "default_store",
     "extension_of",
     "sniff",
 ]
@@ -221,7 +222,7 @@ class FileStore:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
-def default_store() -> FileStore:
+def attachment_store() -> FileStore:
     return FileStore(Path(settings.ATTACHMENTS_ROOT))
 
 
