@@ -15,6 +15,8 @@ from shanyraq.accounts import selectors as account_selectors
 from shanyraq.casework.api import router as casework_router
 from shanyraq.catalog.api import router as catalog_router
 from shanyraq.core.errors import DomainError
+from shanyraq.documents.api import public_router as verification_router
+from shanyraq.documents.api import router as documents_router
 from shanyraq.ledger_django.api import router as ledger_router
 from shanyraq.notifications.api import router as notifications_router
 from shanyraq.registries.api import router as registries_router
@@ -40,6 +42,8 @@ api.add_router("/registries", registries_router, auth=session_or_token)
 api.add_router("/me", access_log_router, auth=session_or_token)
 api.add_router("/me", notifications_router, auth=session_or_token)
 api.add_router("", casework_router, auth=session_or_token)
+api.add_router("", verification_router)
+api.add_router("", documents_router, auth=session_or_token)
 
 
 class MeOut(Schema):

@@ -147,12 +147,67 @@ def _change_problems(change: Mapping[str, Any], where: str) -> list[str]:
     return problems
 
 
+DOCUMENT_KINDS = ("certificate", "extract", "decision")
+LANGUAGES = ("kk", "ru", "en")
+
+
+def _trilingual(value: object) -> bool:
+    return isinstance(value, Mapping) and all(
+        isinstance(value.get(lang), str) and value[lang].strip() for lang in LANGUAGES
+    )
+
+
+def is_fixed_text(value: object) -> bool:
+    """A document line's value that is text in the three languages, not an expression."""
+    return isinstance(value, Mapping) and set(value) == set(LANGUAGES)
+
+
+def _documents_problems(documents: object) -> list[str]:
+    """``on_approval.documents``: what an approval issues, each line a label in the three
+    languages and a value: fixed text in the three languages, or an expression over the
+    case's facts."""
+    if not isinstance(documents, list):
+        return ["on_approval.documents: a list"]
+    problems: list[str] = []
+    for index, spec in enumerate(documents):
+        where = f"on_approval.documents[{index}]"
+        if not isinstance(spec, Mapping):
+            problems.append(f"{where}: an object")
+            continue
+        if set(spec) - {"kind", "title", "lines"}:
+            problems.append(
+                f"{where}: unknown keys {sorted(set(spec) - {'kind', 'title', 'lines'})}"
+            )
+        if spec.get("kind") not in DOCUMENT_KINDS:
+            problems.append(f"{where}.kind: one of {list(DOCUMENT_KINDS)}")
+        if not _trilingual(spec.get("title")):
+            problems.append(f"{where}.title: text in kk, ru and en")
+        lines = spec.get("lines")
+        if not isinstance(lines, list) or not lines:
+            problems.append(f"{where}.lines: a list of lines")
+            continue
+        for number, line in enumerate(lines):
+            place = f"{where}.lines[{number}]"
+            if not isinstance(line, Mapping) or set(line) != {"label", "value"}:
+                problems.append(f"{place}: an object with a label and a value")
+                continue
+            if not _trilingual(line["label"]):
+                problems.append(f"{place}.label: text in kk, ru and en")
+            if is_fixed_text(line["value"]):
+                problems += label_errors(line["value"], f"{place}.value")
+            else:
+                problems += validate_rule(line["value"], path=f"{place}.value")
+    return problems
+
+
 def _changes_problems(on_approval: object) -> list[str]:
     if not isinstance(on_approval, Mapping):
         return []
     changes = on_approval.get("register_changes", [])
     unknown = set(on_approval) - {"register_changes", "documents"}
     problems = [f"on_approval: unknown keys {sorted(unknown)}"] if unknown else []
+    if "documents" in on_approval:
+        problems += _documents_problems(on_approval["documents"])
     if not isinstance(changes, list):
         return [*problems, "on_approval.register_changes: a list"]
     for index, change in enumerate(changes):

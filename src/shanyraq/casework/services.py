@@ -36,6 +36,7 @@ from shanyraq.core.canonical_json import canonicalize
 from shanyraq.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from shanyraq.core.national_id import is_valid_iin, make_bin
 from shanyraq.core.text import LANGUAGES
+from shanyraq.documents import services as documents
 from shanyraq.ledger_django import services as ledger
 from shanyraq.notifications import services as notifications
 from shanyraq.registries import selectors as registers
@@ -44,7 +45,7 @@ from shanyraq.registries.services import actor_pseudonym
 from shanyraq.rules.engine import RuleError, evaluate, evaluate_rule_set
 
 from . import workflow
-from .declarations import fact_specs, party_specs, workflow_of
+from .declarations import fact_specs, is_fixed_text, party_specs, workflow_of
 from .forms import (
     answers_problems,
     attachment_fields,
@@ -873,6 +874,7 @@ def _finish(
             facts = case_facts(application)
             _check_rules_still_hold(application, facts)
         _apply_changes(application, facts)
+        _order_documents(application, facts, at)
         _notify(application, application.applicant, "application.decided.approved", "decided")
     else:
         _notify(
@@ -951,6 +953,82 @@ def _value(expression: Any, facts: Mapping[str, Any], where: str) -> Any:
             message=_("The approval could not be carried out: a fact it needs is missing."),
             details={"where": where, "reason": str(exc)},
         ) from None
+
+
+DECISION_TITLE = {
+    "kk": "Өтініш бойынша шешім",
+    "ru": "Решение по заявлению",
+    "en": "Decision on an application",
+}
+
+
+def _decision_lines(application: Application, at: datetime.datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "label": {"kk": "Қызмет", "ru": "Услуга", "en": "Service"},
+            "value": application.service_version.name.to_dict(),
+        },
+        {
+            "label": {"kk": "Шешім", "ru": "Решение", "en": "Decision"},
+            "value": {"kk": "Мақұлданды", "ru": "Одобрено", "en": "Approved"},
+        },
+        {
+            "label": {"kk": "Шешім күні", "ru": "Дата решения", "en": "Date of the decision"},
+            "value": _local(at).strftime("%d.%m.%Y"),
+        },
+    ]
+
+
+def _order_documents(
+    application: Application, facts: Mapping[str, Any], at: datetime.datetime
+) -> None:
+    """The documents an approval issues, ordered with the decision: those the process
+    declares (each line's value computed from the case's facts), or else the decision
+    itself. They are rendered and signed by the worker after the commit."""
+    on_approval = (application.service_version.process or {}).get("on_approval") or {}
+    declared = on_approval.get("documents") or []
+    specs = declared or [{"kind": "decision", "title": DECISION_TITLE, "lines": None}]
+    for index, spec in enumerate(specs):
+        lines = spec["lines"]
+        if lines is None:
+            values = _decision_lines(application, at)
+        else:
+            values = [
+                {
+                    "label": line["label"],
+                    "value": line["value"]
+                    if is_fixed_text(line["value"])
+                    else _shown(
+                        _value(line["value"], facts, f"documents[{index}].lines[{number}]")
+                    ),
+                }
+                for number, line in enumerate(lines)
+            ]
+        documents.document_order(
+            kind=str(spec["kind"]),
+            title=spec["title"],
+            lines=values,
+            agency=application.agency,
+            holder=application.applicant,
+            application=application,
+        )
+
+
+def _shown(value: Any) -> Any:
+    """A fact as a document prints it: text, or text in each language."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return (
+            {"kk": "Иә", "ru": "Да", "en": "Yes"}
+            if value
+            else {"kk": "Жоқ", "ru": "Нет", "en": "No"}
+        )
+    if isinstance(value, dict) and set(value) >= set(LANGUAGES):
+        return value
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 def _apply_changes(application: Application, facts: Mapping[str, Any]) -> None:

@@ -89,6 +89,7 @@ def _demo(rest: list[str]) -> None:
     _run_management(["collectstatic", "--no-input", "-v", "0"])
     _run_management(["load_demo"])
     _run_management(["ledger", "keygen"])
+    _run_management(["pki", "init"])
     if "--no-serve" in rest:
         return
     from shanyraq.ledger_django import config as ledger_config

@@ -16,6 +16,7 @@ urlpatterns = [
     path("backoffice/", include("shanyraq.backoffice.urls")),
     path("admin/", admin.site.urls),
     path("ledger/", include("shanyraq.ledger_django.urls")),
+    path("pki/", include("shanyraq.documents.urls")),
     path("", include("shanyraq.portal.urls")),
 ]
 

@@ -49,6 +49,7 @@ from shanyraq.core.errors import (
     PermissionDenied,
     ValidationError,
 )
+from shanyraq.documents import selectors as document_selectors
 
 from .application_forms import (
     AttachedFile,
@@ -543,6 +544,9 @@ def _detail(
     else:
         events = selectors.case_history(application)
         context["history"] = _history(version, events)
+        context["documents"] = list(
+            document_selectors.documents_of(person).filter(application=application)
+        )
         context["checks"] = _checks(application)
         if application.status == Status.PAUSED:
             context["question"] = _question(events)

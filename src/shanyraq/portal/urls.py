@@ -13,6 +13,7 @@ from .applications import (
     application_withdraw,
     my_applications,
 )
+from .documents import document_download, documents_mine, verify
 from .inbox import inbox, message
 
 app_name = "portal"
@@ -65,6 +66,13 @@ urlpatterns = [
         application_attachment_remove,
         name="application_attachment_remove",
     ),
+    path("account/documents/", documents_mine, name="documents"),
+    path(
+        "account/documents/<str:number>/<str:language>.pdf",
+        document_download,
+        name="document_download",
+    ),
+    path("verify/", verify, name="verify"),
     path("account/messages/", inbox, name="inbox"),
     path("account/messages/<int:notification_id>/", message, name="inbox_message"),
     path("account/records/", my_data.my_records, name="my_records"),

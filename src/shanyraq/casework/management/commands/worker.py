@@ -1,8 +1,9 @@
 """``shanyraq worker``: the platform's background work, in one process.
 
 Each round it delivers domain events, processes applications waiting for automatic steps,
-sends notifications, and once a day (at the first round after midnight, local time) tells
-heads of unit about overdue cases. All work comes from tables written in the transactions
+sends notifications, issues the documents decisions ordered (rendered and signed), and once
+a day (at the first round after midnight, local time) tells heads of unit about overdue
+cases. All work comes from tables written in the transactions
 that made it necessary and is claimed with leases, so any number of workers can run and a
 worker killed at any moment loses nothing: what it held is taken again when its lease ends.
 """
@@ -19,12 +20,13 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from shanyraq.casework import services as casework
+from shanyraq.documents import services as documents
 from shanyraq.events import services as events
 from shanyraq.notifications import services as notifications
 
 
 class Command(BaseCommand):
-    help = "Run background work: events, automatic casework, notifications, escalations."
+    help = "Run background work: events, casework, notifications, documents, escalations."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="Do one round and exit.")
@@ -47,6 +49,7 @@ class Command(BaseCommand):
             done = events.events_dispatch(batch=200).events
             done += casework.work_once(limit=50)
             done += notifications.work_once()
+            done += documents.documents_issue_pending().issued
             today = timezone.localdate()
             if escalated_on != today:
                 report = casework.deadlines_escalate(today=today)
