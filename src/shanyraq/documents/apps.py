@@ -29,7 +29,7 @@ def check_fonts(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMess
 def check_pki(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """A deployment signs documents with keys encrypted by PKI_PASSPHRASE, kept outside the
     web root like the documents themselves."""
-    found = []
+    found: list[checks.CheckMessage] = []
     if not settings.PKI_PASSPHRASE:
         found.append(
             checks.Error(

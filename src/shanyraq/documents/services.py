@@ -212,7 +212,7 @@ def document_issue(*, document: Document) -> Document:
     """
     with transaction.atomic():
         locked = (
-            Document.objects.select_for_update()
+            Document.objects.select_for_update(of=("self",))
             .select_related("agency", "holder")
             .get(pk=document.pk)
         )
@@ -330,7 +330,7 @@ def document_annul(*, document: Document, official: User, reason: str) -> Docume
     return locked
 
 
-SPECIMEN_LINES = [
+SPECIMEN_LINES: list[dict[str, Any]] = [
     {
         "label": {"kk": "Мәлімет", "ru": "Сведения", "en": "Details"},
         "value": {
