@@ -22,6 +22,7 @@ officials list them (``GET .../attachments``) and download them (``GET .../attac
 
 from __future__ import annotations
 
+import base64
 import datetime
 from typing import Any
 
@@ -33,8 +34,9 @@ from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 from ninja.responses import Status
 
 from shanyraq.accounts.models import User
-from shanyraq.core.errors import Conflict, DomainError, PermissionDenied
+from shanyraq.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from shanyraq.core.text import TranslatedText
+from shanyraq.documents import esign
 
 from . import attachments, selectors, services
 from .downloads import attachment_response
@@ -104,10 +106,33 @@ class ApplicationListOut(Schema):
     items: list[ApplicationOut]
 
 
+class SignatureIn(Schema):
+    certificate: str = Field(max_length=80, description="The personal certificate's serial.")
+    value: str = Field(
+        max_length=200,
+        description=(
+            "ECDSA P-256 with SHA-256 over the canonical JSON (RFC 8785) of "
+            '`{"service": <code>, "answers": <the answers>}`, base64 (r||s or DER).'
+        ),
+    )
+
+    def signature(self) -> esign.Signature:
+        return esign.Signature(certificate=self.certificate, value=self.value)
+
+
 class ApplicationIn(Schema):
     service: str = Field(max_length=80, pattern=CODE_PATTERN)
     answers: dict[str, Any] = Field(default_factory=dict)
     submit: bool = Field(False, description="Submit at once (all answers must be given).")
+    signature: SignatureIn | None = Field(
+        None, description="The applicant's electronic signature over the answers sent."
+    )
+
+
+class SubmitIn(Schema):
+    signature: SignatureIn | None = Field(
+        None, description="The applicant's electronic signature over the draft's answers."
+    )
 
 
 class AnswersIn(Schema):
@@ -246,6 +271,7 @@ def create(request: HttpRequest, body: ApplicationIn) -> Status[dict[str, Any]]:
                 service_code=body.service,
                 values=body.answers or {},
                 idempotency_key=idempotency_key,
+                signature=body.signature.signature() if body.signature else None,
             )
             return Status(201, _out(applied.application, history=applied.history))
         with transaction.atomic():
@@ -314,12 +340,47 @@ def answer_draft(request: HttpRequest, number: str, body: AnswersIn) -> dict[str
     summary="Submit",
     openapi_extra=IDEMPOTENCY_HEADER,
 )
-def submit(request: HttpRequest, number: str) -> dict[str, Any]:
+def submit(request: HttpRequest, number: str, body: SubmitIn | None = None) -> dict[str, Any]:
     applicant, application = _mine(request, number)
+    signature = body.signature if body is not None else None
     application = services.application_submit(
-        application=application, applicant=applicant, idempotency_key=_idempotency_key(request)
+        application=application,
+        applicant=applicant,
+        idempotency_key=_idempotency_key(request),
+        signature=signature.signature() if signature else None,
     )
     return _out(application)
+
+
+class SignatureOut(Schema):
+    certificate: str
+    certificate_pem: str
+    signer_iin: str
+    signed_at: datetime.datetime
+    content: str = Field(description="The signed bytes (canonical JSON), base64.")
+    signature: str = Field(description="ECDSA P-256 SHA-256, DER, base64.")
+    valid: bool = Field(description="Whether the signature verifies now, checked again.")
+
+
+@router.get(
+    "/applications/{number}/signature",
+    response=SignatureOut,
+    summary="The applicant's electronic signature, to check again",
+)
+def signature(request: HttpRequest, number: str) -> dict[str, Any]:
+    _applicant_user, application = _mine(request, number)
+    signed = esign.signature_of("application", application.number)
+    if signed is None:
+        raise NotFound(code="not_signed", message=_("This application carries no signature."))
+    return {
+        "certificate": signed.certificate.serial,
+        "certificate_pem": signed.certificate.pem,
+        "signer_iin": signed.signer.iin or "",
+        "signed_at": signed.signed_at,
+        "content": base64.b64encode(bytes(signed.content)).decode(),
+        "signature": base64.b64encode(bytes(signed.signature)).decode(),
+        "valid": esign.signature_reverify(signed),
+    }
 
 
 @router.post("/applications/{number}/withdraw", response=ApplicationOut, summary="Withdraw")

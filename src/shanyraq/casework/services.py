@@ -36,6 +36,7 @@ from shanyraq.core.canonical_json import canonicalize
 from shanyraq.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from shanyraq.core.national_id import is_valid_iin, make_bin
 from shanyraq.core.text import LANGUAGES
+from shanyraq.documents import esign
 from shanyraq.documents import services as documents
 from shanyraq.ledger_django import services as ledger
 from shanyraq.notifications import services as notifications
@@ -396,12 +397,17 @@ def application_save(
 
 @transaction.atomic
 def application_submit(
-    *, application: Application, applicant: User, idempotency_key: str = ""
+    *,
+    application: Application,
+    applicant: User,
+    idempotency_key: str = "",
+    signature: esign.Signature | None = None,
 ) -> Application:
     """Submit a draft: every answer is checked, the parties are asked to confirm, or the case
     starts. Submitting again what was already submitted returns it unchanged; a client's
     ``idempotency_key`` already used for another of the applicant's applications is a
-    ``Conflict``."""
+    ``Conflict``. ``signature`` is the applicant's electronic signature over their answers
+    (``esign.signing_content``): kept when given, required when the service asks for one."""
     _own(application, applicant)
     key = idempotency_key_clean(idempotency_key)
     locked = _locked(application)
@@ -419,6 +425,7 @@ def application_submit(
     if problems:
         raise _invalid_answers(problems)
     parties = _parties(locked)
+    _signed(locked, applicant, locked.answers, signature)
     now = _now()
     locked.idempotency_key = key
     locked.submitted_at = now
@@ -451,6 +458,7 @@ def application_apply(
     service_code: str,
     values: Mapping[str, Any],
     idempotency_key: str = "",
+    signature: esign.Signature | None = None,
 ) -> Applied:
     """Start, answer and submit an application in one step (an agency's or a citizen's
     system that has every answer at hand).
@@ -459,7 +467,7 @@ def application_apply(
     ``application_submit`` in one transaction, with the same checks, prefill and history,
     written once: no draft is kept when an answer is wrong. A key already used for another
     of the applicant's applications raises ``IntegrityError`` (the caller looks the earlier
-    application up).
+    application up). ``signature`` signs ``values`` as they are sent.
     """
     if not applicant.iin or not is_valid_iin(applicant.iin):
         raise PermissionDenied(
@@ -490,6 +498,7 @@ def application_apply(
     application.answers = cleaned
     application.form_step = step_count(form)
     parties = _parties(application)
+    _signed(application, applicant, values, signature)
     created = CaseEvent(
         application=application,
         action="created",
@@ -516,6 +525,32 @@ def application_apply(
     CaseEvent.objects.bulk_create([created, submitted])
     _ask_parties(application, parties, now)
     return Applied(application, [created, submitted])
+
+
+def _signed(
+    application: Application,
+    applicant: User,
+    answers: Mapping[str, Any],
+    signature: esign.Signature | None,
+) -> None:
+    """Keep the applicant's signature over their answers; refuse a submission without one
+    when the service requires it, and one that does not verify."""
+    version = application.service_version
+    if signature is None:
+        if version.esign_required:
+            raise ValidationError(
+                code="signature_required",
+                message=_("This service needs your electronic signature on the application."),
+                field="signature",
+            )
+        return
+    esign.signature_record(
+        signer=applicant,
+        purpose="application",
+        reference=application.number,
+        content=esign.signing_content(version.service.code, answers),
+        signature=signature,
+    )
 
 
 def idempotency_key_clean(key: str) -> str:

@@ -153,3 +153,27 @@ class DocumentFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id} {self.language}"
+
+
+class SignedContent(models.Model):
+    """A person's electronic signature over what they submitted (an application's answers).
+
+    ``content`` is the exact bytes signed: canonical JSON (RFC 8785). Anyone allowed to see
+    the application can check the signature again against the certificate.
+    """
+
+    purpose = models.CharField(max_length=40)  # "application"
+    reference = models.CharField(max_length=40)  # the application's number
+    content = models.BinaryField()
+    signature = models.BinaryField()  # ECDSA, DER
+    certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="+")
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signatures"
+    )
+    signed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["purpose", "reference"], name="signed_content_reference")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.reference}"
