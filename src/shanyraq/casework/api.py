@@ -178,6 +178,13 @@ class TaskListOut(Schema):
 class CompleteIn(Schema):
     action: str = Field(max_length=40)
     note: str = Field("", max_length=2000)
+    signature: SignatureIn | None = Field(
+        None,
+        description=(
+            "The agency system's signature (its system certificate) over the canonical JSON "
+            '(RFC 8785) of `{"application": <number>, "action": ..., "note": ...}`.'
+        ),
+    )
 
 
 def _out(
@@ -447,7 +454,11 @@ def complete(request: HttpRequest, number: str, body: CompleteIn) -> dict[str, A
     official = _official(request)
     application = selectors.application_for_official(number, official)
     application = services.case_act(
-        application=application, official=official, action=body.action, note=body.note
+        application=application,
+        official=official,
+        action=body.action,
+        note=body.note,
+        signature=body.signature.signature() if body.signature else None,
     )
     return _out(application)
 

@@ -77,6 +77,7 @@ __all__ = [
     "ANSWER_DAYS",
     "Applied",
     "EscalationReport",
+    "act_signing_content",
     "answers_of",
     "application_answer_info",
     "application_apply",
@@ -525,6 +526,12 @@ def application_apply(
     CaseEvent.objects.bulk_create([created, submitted])
     _ask_parties(application, parties, now)
     return Applied(application, [created, submitted])
+
+
+def act_signing_content(number: str, action: str, note: str) -> bytes:
+    """The bytes an agency's system signs when it acts on a case: the canonical JSON of the
+    application's number, the action and the note."""
+    return canonicalize({"application": number, "action": action, "note": note})
 
 
 def _signed(
@@ -1256,20 +1263,39 @@ def _needs_reason(process: workflow.Process, step_id: str, action: str) -> bool:
 
 @transaction.atomic
 def case_act(
-    *, application: Application, official: User, action: str, note: str = ""
+    *,
+    application: Application,
+    official: User,
+    action: str,
+    note: str = "",
+    signature: esign.Signature | None = None,
 ) -> Application:
     """An official acts on the case's current step: approve, reject, request information,
-    return, or any action the process declares for the step. A decision needs a reason."""
+    return, or any action the process declares for the step. A decision needs a reason.
+
+    An agency's system acting through the API may sign the act with its system certificate
+    (``signature`` over ``act_signing_content``); the signature is checked and kept.
+    """
     locked = _locked(application)
     roles = _check_official(official, locked)
     process = _check_step(locked, roles)
-    note = (note or "").strip()
+    sent_note = note or ""
+    note = sent_note.strip()
     if note or _needs_reason(process, locked.step, action):
         note = _text(
             note,
             field="note",
             code="reason_required",
             message=_("Give the reason in at most 2,000 characters; the applicant will read it."),
+        )
+    if signature is not None:
+        esign.signature_record(
+            signer=official,
+            purpose="act",
+            reference=locked.number,
+            content=act_signing_content(locked.number, action, sent_note),
+            signature=signature,
+            agency_id=locked.agency_id,
         )
     step = process.steps[locked.step]
     now = _now()

@@ -46,6 +46,7 @@ __all__ = [
     "signature_record",
     "signature_reverify",
     "signing_content",
+    "system_signature_check",
 ]
 
 MAX_SIGNATURE = 200  # base64 of a DER ECDSA P-256 signature is under 100 characters
@@ -169,27 +170,20 @@ def signing_content(service: str, answers: Mapping[str, Any]) -> bytes:
     return canonicalize({"service": service, "answers": dict(answers)})
 
 
-def signature_check(
-    *, signer: User, content: bytes, signature: Signature
-) -> tuple[Certificate, bytes]:
-    """Check that ``signature`` is ``signer``'s own over ``content``: a personal certificate
-    the platform issued to their IIN, valid now and not revoked. Returns the certificate and
-    the signature (DER); raises ``ValidationError`` saying what is wrong."""
-    certificate = Certificate.objects.filter(
-        serial=signature.certificate.strip().lower(), kind=CertificateKind.PERSONAL
-    ).first()
+def _certificate(serial: str, kind: str) -> Certificate:
+    certificate = Certificate.objects.filter(serial=serial.strip().lower(), kind=kind).first()
     if certificate is None:
         raise ValidationError(
             code="signature_certificate_unknown",
             message=_("The signing certificate is not one the platform issued."),
             field="signature",
         )
-    if certificate.holder_id != signer.pk or not signer.iin:
-        raise ValidationError(
-            code="signature_not_yours",
-            message=_("The signature was made with another person's certificate."),
-            field="signature",
-        )
+    return certificate
+
+
+def _checked(certificate: Certificate, content: bytes, signature: Signature) -> bytes:
+    """The signature (DER) once it verifies over ``content`` with a certificate that is
+    valid now and not revoked."""
     if certificate.revoked_at is not None:
         raise ValidationError(
             code="signature_certificate_revoked",
@@ -206,15 +200,57 @@ def signature_check(
     der = _der(signature.value[:MAX_SIGNATURE])
     if not _verifies(pki.certificate_x509(certificate).public_key(), der, content):
         raise _invalid()
-    return certificate, der
+    return der
+
+
+def signature_check(
+    *, signer: User, content: bytes, signature: Signature
+) -> tuple[Certificate, bytes]:
+    """Check that ``signature`` is ``signer``'s own over ``content``: a personal certificate
+    the platform issued to their IIN, valid now and not revoked. Returns the certificate and
+    the signature (DER); raises ``ValidationError`` saying what is wrong."""
+    certificate = _certificate(signature.certificate, CertificateKind.PERSONAL)
+    if certificate.holder_id != signer.pk or not signer.iin:
+        raise ValidationError(
+            code="signature_not_yours",
+            message=_("The signature was made with another person's certificate."),
+            field="signature",
+        )
+    return certificate, _checked(certificate, content, signature)
+
+
+def system_signature_check(
+    *, agency_id: int, content: bytes, signature: Signature
+) -> tuple[Certificate, bytes]:
+    """Check that ``signature`` over ``content`` was made by one of the agency's own
+    systems (a system certificate the platform issued to that agency)."""
+    certificate = _certificate(signature.certificate, CertificateKind.SYSTEM)
+    if certificate.agency_id != agency_id:
+        raise ValidationError(
+            code="signature_not_yours",
+            message=_("The signature was made with another agency's certificate."),
+            field="signature",
+        )
+    return certificate, _checked(certificate, content, signature)
 
 
 def signature_record(
-    *, signer: User, purpose: str, reference: str, content: bytes, signature: Signature
+    *,
+    signer: User,
+    purpose: str,
+    reference: str,
+    content: bytes,
+    signature: Signature,
+    agency_id: int | None = None,
 ) -> SignedContent:
-    """Check ``signature`` (as ``signature_check``) and keep it with what it signs, in the
-    caller's transaction."""
-    certificate, der = signature_check(signer=signer, content=content, signature=signature)
+    """Check ``signature`` and keep it with what it signs, in the caller's transaction: the
+    signer's personal signature, or with ``agency_id`` one of that agency's systems'."""
+    if agency_id is None:
+        certificate, der = signature_check(signer=signer, content=content, signature=signature)
+    else:
+        certificate, der = system_signature_check(
+            agency_id=agency_id, content=content, signature=signature
+        )
     return SignedContent.objects.create(
         purpose=purpose,
         reference=reference,

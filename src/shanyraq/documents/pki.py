@@ -479,17 +479,8 @@ def agency_signing_certificate(agency: Agency) -> Certificate:
 _MAX_PUBLIC_KEY_PEM: Final = 4096
 
 
-def personal_certificate_issue(*, holder: User, public_key_pem: str) -> Certificate:
-    """Certify a citizen's own ECDSA P-256 public key, made in their browser, for a year.
-
-    The certificate binds the key to the holder's IIN (``serialNumber=IIN…``) and name.
-    The platform never sees the private key, so the row has no ``key_name``.
-    """
-    if not holder.iin:
-        raise ValidationError(
-            code="no_iin",
-            message=_("A personal signing certificate can only be issued to a person with an IIN."),
-        )
+def _personal_key(public_key_pem: str) -> ec.EllipticCurvePublicKey:
+    """An ECDSA P-256 public key from PEM, or a ``ValidationError`` saying what is wrong."""
     key: object = None
     if isinstance(public_key_pem, str) and len(public_key_pem) <= _MAX_PUBLIC_KEY_PEM:
         try:
@@ -508,6 +499,22 @@ def personal_certificate_issue(*, holder: User, public_key_pem: str) -> Certific
             message=_("The key must be an ECDSA key on the P-256 curve."),
             field="public_key_pem",
         )
+    assert isinstance(key, ec.EllipticCurvePublicKey)
+    return key
+
+
+def personal_certificate_issue(*, holder: User, public_key_pem: str) -> Certificate:
+    """Certify a citizen's own ECDSA P-256 public key, made in their browser, for a year.
+
+    The certificate binds the key to the holder's IIN (``serialNumber=IIN…``) and name.
+    The platform never sees the private key, so the row has no ``key_name``.
+    """
+    if not holder.iin:
+        raise ValidationError(
+            code="no_iin",
+            message=_("A personal signing certificate can only be issued to a person with an IIN."),
+        )
+    key = _personal_key(public_key_pem)
     now = timezone.now()
     name = holder.full_name.strip() or holder.iin
     with transaction.atomic():
@@ -522,6 +529,37 @@ def personal_certificate_issue(*, holder: User, public_key_pem: str) -> Certific
             key_usage=_key_usage(digital_signature=True),
             issuer=_issuing_ca(now),
             holder=holder,
+        )
+
+
+def system_certificate_issue(*, agency: Agency, name: str, public_key_pem: str) -> Certificate:
+    """Certify the public key of one of ``agency``'s information systems, with which it
+    signs what it sends through the API (a decision on a case); a year, P-256 only.
+
+    The platform never holds the system's private key.
+    """
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError(
+            code="system_name_required",
+            message=_("Name the system the certificate is for."),
+            field="name",
+        )
+    key = _personal_key(public_key_pem)
+    now = timezone.now()
+    with transaction.atomic():
+        return _issue(
+            kind=CertificateKind.SYSTEM,
+            subject=_name(
+                (NameOID.ORGANIZATION_NAME, _limited(agency.name.get("en"))),
+                (NameOID.ORGANIZATIONAL_UNIT_NAME, _limited(agency.code)),
+                (NameOID.COMMON_NAME, _limited(name)),
+            ),
+            public_key=key,
+            validity=PERSONAL_VALIDITY,
+            key_usage=_key_usage(digital_signature=True, non_repudiation=True),
+            issuer=_issuing_ca(now),
+            agency=agency,
         )
 
 

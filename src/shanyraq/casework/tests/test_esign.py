@@ -14,9 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.utils import timezone
 
+from shanyraq.casework import services
 from shanyraq.casework.models import Application
 from shanyraq.casework.tests import services_fixture
-from shanyraq.casework.tests.services_fixture import World, name_change_service
+from shanyraq.casework.tests.services_fixture import World, at_review, name_change_service
 from shanyraq.casework.tests.test_api import ANSWERS, client_for, post
 from shanyraq.core.errors import ValidationError
 from shanyraq.documents import esign, pki
@@ -209,3 +210,112 @@ def test_a_service_that_requires_a_signature_refuses_an_unsigned_application(
     value = webcrypto_signature(key, esign.signing_content("signed-surname-change", answers(world)))
     body["signature"] = {"certificate": certificate.serial, "value": value}
     assert post(client, "/api/v1/applications", body).status_code == 201
+
+
+# --- agency systems ---------------------------------------------------------------------
+
+
+def system_key(world: World, agency: Any = None) -> tuple[ec.EllipticCurvePrivateKey, Any]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = pki.system_certificate_issue(
+        agency=agency or world.justice, name="case-system", public_key_pem=public_pem(key)
+    )
+    return key, certificate
+
+
+def act(world: World, number: str, key: Any, certificate: Any, note: str = "Checked.") -> Any:
+    content = services.act_signing_content(number, "approve", note)
+    return post(
+        client_for(world.reviewer),
+        f"/api/v1/tasks/{number}/complete",
+        {
+            "action": "approve",
+            "note": note,
+            "signature": {
+                "certificate": certificate.serial,
+                "value": webcrypto_signature(key, content),
+            },
+        },
+    )
+
+
+def test_an_agency_system_signs_its_act_with_its_own_certificate(
+    world: World, platform_pki: Any
+) -> None:
+    case = at_review(world)
+    key, certificate = system_key(world)
+    assert certificate.kind == "system" and certificate.agency == world.justice
+    subject = pki.certificate_x509(certificate).subject.rfc4514_string()
+    assert "CN=case-system" in subject and "OU=justice" in subject
+    done = act(world, case.number, key, certificate)
+    assert done.status_code == 200, done.content
+    signed = SignedContent.objects.get(purpose="act", reference=case.number)
+    assert json.loads(bytes(signed.content)) == {
+        "application": case.number,
+        "action": "approve",
+        "note": "Checked.",
+    }
+    assert signed.certificate == certificate and esign.signature_reverify(signed)
+
+
+@pytest.mark.parametrize("case_name", ["other_agency", "other_content", "personal_key"])
+def test_an_act_signed_by_the_wrong_key_is_refused_and_the_case_is_unchanged(
+    world: World, platform_pki: Any, case_name: str
+) -> None:
+    case = at_review(world)
+    if case_name == "other_agency":
+        key, certificate = system_key(world, world.health)
+        code = "signature_not_yours"
+    elif case_name == "personal_key":
+        key, certificate = enrol(world.stranger)
+        code = "signature_certificate_unknown"
+    else:
+        key, certificate = system_key(world)
+        code = "signature_invalid"
+    content = services.act_signing_content(case.number, "approve", "Another note.")
+    response = post(
+        client_for(world.reviewer),
+        f"/api/v1/tasks/{case.number}/complete",
+        {
+            "action": "approve",
+            "note": "Checked.",
+            "signature": {
+                "certificate": certificate.serial,
+                "value": webcrypto_signature(
+                    key,
+                    content
+                    if case_name == "other_content"
+                    else services.act_signing_content(case.number, "approve", "Checked."),
+                ),
+            },
+        },
+    )
+    assert response.status_code == 422 and response.json()["code"] == code
+    case.refresh_from_db()
+    assert case.status == "active" and not SignedContent.objects.exists()
+
+
+def test_the_pki_command_certifies_a_systems_key(
+    world: World, platform_pki: Any, tmp_path: Path
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = tmp_path / "system.pem"
+    pem.write_text(public_pem(key))
+    out = StringIO()
+    call_command("pki", "system", "justice", "records", "--public-key", str(pem), stdout=out)
+    assert "-----BEGIN CERTIFICATE-----" in out.getvalue()
+    issued = Certificate.objects.get(kind="system")
+    assert issued.agency == world.justice and issued.key_name == ""
+    with pytest.raises(CommandError) as caught:
+        call_command("pki", "system", "nowhere", "records", "--public-key", str(pem))
+    assert caught.value.returncode == 2
+    pem.write_text("not a key")
+    with pytest.raises(CommandError) as caught:
+        call_command("pki", "system", "justice", "records", "--public-key", str(pem))
+    assert caught.value.returncode == 1
+    assert Certificate.objects.filter(kind="system").count() == 1

@@ -51,6 +51,14 @@ class Command(BaseCommand):
         )
         agency = sub.add_parser("agency", help="Print (issuing if needed) an agency's certificate.")
         agency.add_argument("code", help="The agency's code.")
+        system = sub.add_parser(
+            "system", help="Certify the public key of an agency's system (it signs API acts)."
+        )
+        system.add_argument("code", help="The agency's code.")
+        system.add_argument("name", help="The system's name, e.g. 'hospital-records'.")
+        system.add_argument(
+            "--public-key", type=Path, required=True, help="The system's P-256 public key (PEM)."
+        )
         revoke = sub.add_parser("revoke", help="Revoke a certificate.")
         revoke.add_argument("serial", help="Serial number, hexadecimal.")
         revoke.add_argument(
@@ -92,6 +100,22 @@ class Command(BaseCommand):
         if agency is None:
             raise _usage(f"No agency with code {options['code']!r}.")
         row = pki.agency_signing_certificate(agency)
+        self.stdout.write(_line(row))
+        self.stdout.write(row.pem.rstrip("\n"))
+
+    def _system(self, options: dict[str, Any]) -> None:
+        agency = Agency.objects.filter(code=options["code"]).first()
+        if agency is None:
+            raise _usage(f"No agency with code {options['code']!r}.")
+        try:
+            pem = options["public_key"].read_text()
+            row = pki.system_certificate_issue(
+                agency=agency, name=options["name"], public_key_pem=pem
+            )
+        except OSError as exc:
+            raise _usage(f"Cannot read {options['public_key']}: {exc.strerror}") from exc
+        except ValidationError as exc:
+            raise _failed(str(exc.message)) from exc
         self.stdout.write(_line(row))
         self.stdout.write(row.pem.rstrip("\n"))
 
