@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -123,11 +124,28 @@ def status_label(status: str, lang: str) -> str:
 # --- the citizen's side -------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def platform_pki(settings: Any, tmp_path: Path, demo: Any) -> Any:
+    """The platform's PKI: citizens' signing keys are certified by it."""
+    from shanyraq.documents import pki
+
+    settings.PKI_DIR = tmp_path / "pki"
+    settings.DOCUMENTS_ROOT = tmp_path / "documents"
+    return pki.pki_init()
+
+
 def sign_in(open_site: Any, demo: Any, username: str, lang: str) -> Any:
-    """A demo citizen signed in, on their account page, in a tab that asks for ``lang``."""
+    """A demo citizen signed in, with a signing key made in this browser (some demo services
+    need the applicant's signature), on their account page, in a tab that asks for ``lang``."""
     site = open_site(lang)
     site.sign_in_citizen(str(demo.accounts[username].iin), demo.password)
     assert site.path() == "/account/"
+    site.goto("/account/signature/")
+    with translation.override(lang):
+        create = translation.gettext("Create a signing key in this browser")
+    site.submit(site.page.get_by_role("button", name=create))
+    assert site.page.locator(".govuk-notification-banner").count() == 1
+    site.goto("/account/")
     assert site.lang() == lang
     return site
 
@@ -920,7 +938,11 @@ def apply_through_services(iin: str, code: str, answers: Mapping[str, Any]) -> A
     citizen = User.objects.get(iin=iin)
     draft = services.application_start(applicant=citizen, service_code=code)
     draft = services.application_save(application=draft, applicant=citizen, values=answers)
-    return services.application_submit(application=draft, applicant=citizen)
+    from shanyraq.testing.esign import signature_for
+
+    return services.application_submit(
+        application=draft, applicant=citizen, signature=signature_for(citizen, draft)
+    )
 
 
 RESIDENCE_ANSWERS = {

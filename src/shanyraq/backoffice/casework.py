@@ -37,6 +37,7 @@ from shanyraq.catalog.models import ServiceVersion, VersionStatus
 from shanyraq.core.errors import DomainError, NotFound
 from shanyraq.core.paging import NearbyPages
 from shanyraq.core.text import LANGUAGES, TranslatedText
+from shanyraq.documents import esign
 from shanyraq.registries import selectors as register_selectors
 
 from .views import View, staff_required
@@ -703,8 +704,11 @@ def _case_page(
     step = process.steps.get(application.step)
     is_head = desk.is_head(application.agency_id) and not application.is_final
     attached = cases.attachments_of(application)
+    signature = esign.signature_of("application", application.number)
     context = {
         "application": application,
+        "signature": signature,
+        "signature_verifies": signature is not None and esign.signature_reverify(signature),
         "service_name": _text(application.service_version.name.to_dict()),
         "step": _step_label(process, application.step),
         "deadline": _deadline(application),

@@ -49,6 +49,7 @@ from shanyraq.core.errors import (
     PermissionDenied,
     ValidationError,
 )
+from shanyraq.documents import esign
 from shanyraq.documents import selectors as document_selectors
 
 from .application_forms import (
@@ -63,9 +64,12 @@ from .application_forms import (
     submission_problems,
     text_of,
 )
+from .esign import posted_signature, signing_form
 
 PAGE_SIZE = 20
 MAX_ANSWER = 2000
+# The review page's submit button: a problem with the signature is shown next to it.
+SUBMIT_BUTTON = "submit-application"
 
 # --- labels ---------------------------------------------------------------------------------
 
@@ -407,15 +411,23 @@ def application_review(request: HttpRequest, number: str) -> HttpResponse:
     if application.form_step < len(definition.steps):
         return redirect(_continue_url(application, definition))
     problems: list[Problem] = []
+    signature_error = ""
     status = 200
     if request.method == "POST":
         key = request.POST.get("idempotency_key", "")[:100]
         try:
             submitted = services.application_submit(
-                application=application, applicant=person, idempotency_key=key
+                application=application,
+                applicant=person,
+                idempotency_key=key,
+                signature=posted_signature(request.POST),
             )
         except ValidationError as exc:
-            problems, status = submission_problems(definition, application, exc), 400
+            if exc.field == "signature":
+                signature_error = str(exc.message)
+                problems, status = [Problem(signature_error, f"#{SUBMIT_BUTTON}")], 400
+            else:
+                problems, status = submission_problems(definition, application, exc), 400
         except Conflict as exc:
             problems, status = [Problem(str(exc.message))], 409
         else:
@@ -424,12 +436,13 @@ def application_review(request: HttpRequest, number: str) -> HttpResponse:
                 _("Application %(number)s was submitted.") % {"number": submitted.number},
             )
             return redirect(_detail_url(submitted))
+    version = application.service_version
     return render(
         request,
         "portal/application_review.html",
         {
             "application": application,
-            "version": application.service_version,
+            "version": version,
             "steps": review_steps(
                 definition,
                 application,
@@ -440,6 +453,9 @@ def application_review(request: HttpRequest, number: str) -> HttpResponse:
             "problems": problems,
             "idempotency_key": secrets.token_urlsafe(24),
             "back_url": step_url(application, len(definition.steps) - 1),
+            "signing": signing_form(person, version.service.code, application.answers),
+            "signature_error": signature_error,
+            "submit_button": SUBMIT_BUTTON,
         },
         status=status,
     )
@@ -516,8 +532,11 @@ def _detail(
     version = application.service_version
     definition = FormDefinition(version.form)
     files = _files(definition, application)
+    signature = esign.signature_of("application", application.number)
     context: dict[str, Any] = {
         "application": application,
+        "signature": signature,
+        "signature_verifies": signature is not None and esign.signature_reverify(signature),
         "version": version,
         "files": list(files.values()),
         "is_party": is_party,

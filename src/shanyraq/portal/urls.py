@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import my_data, views
+from . import esign, my_data, views
 from .applications import (
     application_answer,
     application_attachment,
@@ -33,6 +33,7 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("account/", views.account, name="account"),
     path("account/data-usage/", my_data.data_usage, name="data_usage"),
+    path("account/signature/", esign.signature, name="signature"),
     path("account/applications/", my_applications, name="applications"),
     path("account/applications/<slug:number>/", application_detail, name="application"),
     path(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,10 +22,12 @@ from shanyraq.casework.models import Application, Status
 from shanyraq.catalog.models import Agency, Service, VersionStatus
 from shanyraq.core.errors import DomainError
 from shanyraq.core.national_id import is_valid_bin, make_iin
+from shanyraq.documents import pki
 from shanyraq.portal.demo import DEMO_ACCOUNTS, demo_load
 from shanyraq.portal.demo_registers import BASIS, FLAT_FOR_SALE, HOMES, demo_registers_load
 from shanyraq.registries.models import Record, RecordVersion
 from shanyraq.testing import factories
+from shanyraq.testing.esign import signature_for
 
 AIGERIM = "900315412348"
 DAULET = "851102343215"
@@ -72,11 +75,21 @@ def official(agency: str, role: Role) -> User:
     return factories.member(Agency.objects.get(code=agency), role)
 
 
+@pytest.fixture(autouse=True)
+def platform_pki(settings: Any, tmp_path: Path, db: None) -> Any:
+    """The PKI that certifies citizens' signing keys (some demo services need a signature)."""
+    settings.PKI_DIR = tmp_path / "pki"
+    return pki.pki_init()
+
+
 def apply(citizen: User, service: str, answers: dict[str, Any]) -> Application:
-    """A submitted application of ``citizen`` with ``answers`` (the registers give the rest)."""
+    """A submitted application of ``citizen`` with ``answers`` (the registers give the rest),
+    signed when the service asks for a signature."""
     draft = services.application_start(applicant=citizen, service_code=service)
     draft = services.application_save(application=draft, applicant=citizen, values=answers)
-    return services.application_submit(application=draft, applicant=citizen)
+    return services.application_submit(
+        application=draft, applicant=citizen, signature=signature_for(citizen, draft)
+    )
 
 
 def reloaded(application: Application) -> Application:
@@ -364,7 +377,9 @@ def test_property_sale_can_bring_the_signed_contract_as_a_pdf(
     )
     answers = {**sale_answers(AIGERIM, today), "sale_contract": str(attached.public_id)}
     draft = services.application_save(application=draft, applicant=daulet, values=answers)
-    application = services.application_submit(application=draft, applicant=daulet)
+    application = services.application_submit(
+        application=draft, applicant=daulet, signature=signature_for(daulet, draft)
+    )
     assert application.status == Status.AWAITING_PARTIES
     opened = attachments.attachment_open(
         application=application, attachment_id=str(attached.public_id), reader=aigerim
