@@ -256,3 +256,19 @@ def test_a_specimen_is_signed_like_a_document_and_marked(
     assert check.valid and check.intact
     result = selectors.verify_pdf(pdf)
     assert result.genuine and result.document is not None and result.document.specimen
+
+
+def test_without_a_pki_documents_wait_and_nothing_is_half_issued(
+    settings: Any, tmp_path: Path, documents_root: Path, agency: Agency, holder: User
+) -> None:
+    settings.PKI_DIR = tmp_path / "no-pki"
+    first, second = order(agency, holder), order(agency, holder)
+    report = services.documents_issue_pending()
+    assert (report.issued, report.failed) == (0, 1)  # the first tells; the rest wait
+    assert set(Document.objects.values_list("status", flat=True)) == {"pending"}
+    assert not DocumentFile.objects.exists() and not Entry.objects.exists()
+    pki.pki_init()
+    assert services.documents_issue_pending().issued == 2
+    assert {first.pk, second.pk} == set(
+        Document.objects.filter(status="issued").values_list("pk", flat=True)
+    )
