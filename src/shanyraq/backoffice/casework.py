@@ -38,6 +38,8 @@ from shanyraq.core.errors import DomainError, NotFound
 from shanyraq.core.paging import NearbyPages
 from shanyraq.core.text import LANGUAGES, TranslatedText
 from shanyraq.documents import esign
+from shanyraq.documents import selectors as document_selectors
+from shanyraq.documents import services as documents
 from shanyraq.registries import selectors as register_selectors
 
 from .views import View, staff_required
@@ -709,6 +711,8 @@ def _case_page(
         "application": application,
         "signature": signature,
         "signature_verifies": signature is not None and esign.signature_reverify(signature),
+        "documents": document_selectors.documents_of_application(application.pk),
+        "may_annul": desk.is_head(application.agency_id),
         "service_name": _text(application.service_version.name.to_dict()),
         "step": _step_label(process, application.step),
         "deadline": _deadline(application),
@@ -840,6 +844,26 @@ def case_comment(request: HttpRequest, number: str) -> HttpResponse:
             request, application, exc, Problem("comment-text", "", "comment", text=text)
         )
     messages.success(request, _("Your comment was added. Only officials see it."))
+    return redirect("backoffice:case_detail", number=number)
+
+
+@official_required
+@require_POST
+def case_document_annul(request: HttpRequest, number: str, document: str) -> HttpResponse:
+    """A head of unit annuls a document the case's approval issued, giving the reason."""
+    application = _case_or_404(request, number)
+    reason = request.POST.get("reason", "")[: MAX_TEXT * 2]
+    anchor = f"annul-{document}"
+    found = document_selectors.documents_of_application(application.pk)
+    target = next((d for d in found if d.number == document), None)
+    if target is None:
+        raise Http404
+    try:
+        documents.document_annul(document=target, official=_official(request), reason=reason)
+    except DomainError as exc:
+        problem = Problem(anchor, str(exc.message), "annul", action=document, text=reason)
+        return _case_page(request, application, problem, 403 if exc.http_status == 403 else 400)
+    messages.success(request, _("The document was annulled. Whoever checks it is told so."))
     return redirect("backoffice:case_detail", number=number)
 
 

@@ -7,6 +7,7 @@ from .casework import (
     case_attachment,
     case_comment,
     case_detail,
+    case_document_annul,
     case_queue,
     case_take,
     case_workload,
@@ -36,5 +37,10 @@ urlpatterns = [
     path("cases/<slug:number>/assign/", case_assign, name="case_assign"),
     path("cases/<slug:number>/comment/", case_comment, name="case_comment"),
     path("cases/<slug:number>/act/", case_act, name="case_act"),
+    path(
+        "cases/<slug:number>/documents/<slug:document>/annul/",
+        case_document_annul,
+        name="case_document_annul",
+    ),
     path("cases/<slug:number>/files/<uuid:file_id>/", case_attachment, name="case_attachment"),
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "document_by_number",
     "document_file_for",
     "documents_of",
+    "documents_of_application",
     "file_bytes",
     "verify_number",
     "verify_pdf",
@@ -48,6 +49,16 @@ def documents_of(holder: User) -> QuerySet[Document]:
         .select_related("agency", "application")
         .prefetch_related("files")
         .order_by("-created_at", "-id")
+    )
+
+
+def documents_of_application(application_id: int) -> list[Document]:
+    """The documents an application's approval ordered, oldest first."""
+    return list(
+        Document.objects.filter(application_id=application_id)
+        .select_related("annulled_by")
+        .prefetch_related("files")
+        .order_by("created_at", "id")
     )
 
 

@@ -899,3 +899,55 @@ def test_the_queue_links_heads_to_the_workload(head, reviewer):
     assert "/backoffice/cases/workload/" not in page_of(
         client_for(reviewer).get("/backoffice/cases/")
     )
+
+
+# --- documents the approval issued ------------------------------------------------------------
+
+
+@pytest.fixture
+def issued_case(settings, tmp_path: Path, case: Application, reviewer, head) -> Application:
+    from shanyraq.documents import pki
+    from shanyraq.documents import services as documents
+
+    settings.PKI_DIR = tmp_path / "pki"
+    settings.DOCUMENTS_ROOT = tmp_path / "documents"
+    pki.pki_init()
+    signing = at_signing(case, reviewer)
+    casework.case_act(application=signing, official=head, action="sign", note="Signed")
+    assert documents.documents_issue_pending().issued == 1
+    return signing
+
+
+def test_the_head_annuls_a_document_the_approval_issued(issued_case: Application, head):
+    from shanyraq.documents.models import Document
+
+    document = Document.objects.get(application=issued_case)
+    page = client_for(head).get(f"/backoffice/cases/{issued_case.number}/")
+    assert page.context["documents"] == [document] and page.context["may_annul"]
+    assert "Annul the document" in page_of(page)
+    path = f"/backoffice/cases/{issued_case.number}/documents/{document.number}/annul/"
+    empty = client_for(head).post(path, {"reason": "  "})
+    assert empty.status_code == 400 and "Give the reason." in page_of(empty)
+    document.refresh_from_db()
+    assert document.status == "issued"
+    done = client_for(head).post(path, {"reason": "Issued on a forged certificate"})
+    assert done.status_code == 302
+    document.refresh_from_db()
+    assert document.status == "annulled" and document.annulled_by == head
+    assert document.annulment_reason == "Issued on a forged certificate"
+
+
+def test_only_a_head_of_the_agency_annuls(issued_case: Application, reviewer, stranger):
+    from shanyraq.documents.models import Document
+
+    document = Document.objects.get(application=issued_case)
+    page = client_for(reviewer).get(f"/backoffice/cases/{issued_case.number}/")
+    assert not page.context["may_annul"] and "Annul the document" not in page_of(page)
+    path = f"/backoffice/cases/{issued_case.number}/documents/{document.number}/annul/"
+    refused = client_for(reviewer).post(path, {"reason": "Because"})
+    assert refused.status_code == 403
+    assert client_for(stranger).post(path, {"reason": "Because"}).status_code == 404
+    missing = f"/backoffice/cases/{issued_case.number}/documents/D2026-9999999/annul/"
+    assert client_for(reviewer).post(missing, {"reason": "x"}).status_code == 404
+    document.refresh_from_db()
+    assert document.status == "issued"
