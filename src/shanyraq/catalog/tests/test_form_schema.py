@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from shanyraq.casework import storage
 from shanyraq.catalog.form_schema import (
     ATTACHMENT_TYPES,
     FormDefinitionError,
     validate_form_definition,
 )
+from shanyraq.core import files as storage
 from shanyraq.testing.factories import text
 
 FORM: dict[str, Any] = {

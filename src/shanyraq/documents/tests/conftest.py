@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from django.utils import translation
 
 if TYPE_CHECKING:
     from pytest_django.fixtures import SettingsWrapper
@@ -38,3 +40,10 @@ def agency_certificate(pki: PkiState, agency: Agency) -> Certificate:
     from shanyraq.documents import pki as pki_module
 
     return pki_module.agency_signing_certificate(agency)
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Messages are compared in English, whatever language an earlier test left active."""
+    with translation.override("en"):
+        yield

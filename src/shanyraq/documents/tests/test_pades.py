@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from asn1crypto import cms
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -191,8 +192,11 @@ def test_a_changed_byte_is_caught(signer, tmp_path):
 
 def test_a_changed_byte_in_the_signature_is_caught(signed):
     start = signed.index(b"/Contents <") + len(b"/Contents <")
-    # A byte inside the CMS blob (the signature value sits near the middle).
-    position = start + 2 * 1200
+    end = signed.index(b">", start)
+    blob = bytes.fromhex(signed[start:end].decode())
+    value = cms.ContentInfo.load(blob.rstrip(b"\x00"))["content"]["signer_infos"][0]["signature"]
+    # One hex digit inside the signature value itself, wherever the CMS blob holds it.
+    position = start + 2 * blob.index(value.native) + 10
     changed = bytearray(signed)
     changed[position] = ord("0") if changed[position] != ord("0") else ord("1")
 

@@ -83,7 +83,9 @@ def test_no_one_else_downloads(issued: Document, other_agency: Agency, who: str)
 
 
 def test_the_qr_link_shows_a_genuine_document_without_personal_data(issued: Document) -> None:
-    page = Client().get("/verify/", {"number": issued.number, "code": issued.code})
+    page = Client().get(
+        "/verify/", {"number": issued.number, "code": issued.code}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     text = page.content.decode()
     assert page.status_code == 200
     assert "The document is genuine and valid" in text
@@ -101,7 +103,7 @@ def test_a_wrong_code_is_told_plainly(issued: Document) -> None:
 
 
 def test_an_uploaded_file_is_checked(issued: Document) -> None:
-    client = Client(enforce_csrf_checks=False)
+    client = Client(enforce_csrf_checks=False, HTTP_ACCEPT_LANGUAGE="en")
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     good = client.post("/verify/", {"file": SimpleUploadedFile("d.pdf", pdf(issued))})
