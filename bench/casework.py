@@ -560,15 +560,7 @@ def main() -> int:
             call_command("collectstatic", "--no-input", verbosity=0)  # pages need the manifest
             say("setting up: registers, the service, 16 citizens with tokens")
             setup = set_up(CLIENTS)
-            env = {
-                **os.environ,
-                "PYTHONPATH": os.pathsep.join(
-                    [str(BENCH_DIR), str(PROJECT_DIR / "src"), os.environ.get("PYTHONPATH", "")]
-                ),
-                "DATABASE_URL": url,
-                "SHANYRAQ_VAR_DIR": str(work / "var"),
-            }
-            env.pop("SHANYRAQ_ACCESS_LOG", None)
+            env = register_bench.server_env(url, work / "var")
             port = http_bench._free_port()
             with http_bench.production_server(env, port, work / "server.log"):
                 say(f"1. submissions vs one-row inserts, {CLIENTS} clients")

@@ -284,16 +284,7 @@ def main() -> int:
             )
             say(f"2. the verification page, {mode.documents} issued documents")
             documents = issue_documents(mode.documents, setup)
-            env = {
-                **os.environ,
-                **pki_env,
-                "PYTHONPATH": os.pathsep.join(
-                    [str(BENCH_DIR), str(PROJECT_DIR / "src"), os.environ.get("PYTHONPATH", "")]
-                ),
-                "DATABASE_URL": url,
-                "SHANYRAQ_VAR_DIR": str(work / "var"),
-            }
-            env.pop("SHANYRAQ_ACCESS_LOG", None)
+            env = register_bench.server_env(url, work / "var", **pki_env)
             port = http_bench._free_port()
             with http_bench.production_server(env, port, work / "server.log"):
                 summary.update(bench_verify(mode, port, documents, work / "server.log"))

@@ -123,6 +123,22 @@ def temporary_database(base_url: str, name: str) -> Iterator[str]:
             connection.execute(drop)
 
 
+def server_env(database_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a production server started for a benchmark: this process's
+    settings, the benchmark's database and directories, no access log on standard output."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(BENCH_DIR), str(PROJECT_DIR / "src"), os.environ.get("PYTHONPATH", "")]
+        ),
+        "DATABASE_URL": database_url,
+        "SHANYRAQ_VAR_DIR": str(var_dir),
+        **extra,
+    }
+    env.pop("SHANYRAQ_ACCESS_LOG", None)
+    return env
+
+
 def configure(database_url: str, var_dir: Path) -> None:
     """The production settings, pointed at the benchmark's database and directories."""
     os.environ.update(
@@ -476,15 +492,7 @@ def bench_http_lookup(mode: Mode, iins: Sequence[str], database_url: str, var_di
         f"/api/v1/registries/population/records/{rng.choice(iins)}?{query}" for _ in range(2000)
     ]
     headers = f"Authorization: Bearer {secret}\r\n"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [str(BENCH_DIR), str(PROJECT_DIR / "src"), os.environ.get("PYTHONPATH", "")]
-        ),
-        "DATABASE_URL": database_url,
-        "SHANYRAQ_VAR_DIR": str(var_dir),
-    }
-    env.pop("SHANYRAQ_ACCESS_LOG", None)
+    env = server_env(database_url, var_dir)
     port = load._free_port()
     before = AccessRecord.objects.count()
     with load.production_server(env, port, var_dir / "server.log") as pgid:

@@ -712,7 +712,8 @@ def _case_page(
         "signature": signature,
         "signature_verifies": signature is not None and esign.signature_reverify(signature),
         "documents": document_selectors.documents_of_application(application.pk),
-        "may_annul": desk.is_head(application.agency_id),
+        "may_annul": application.agency_id
+        in account_selectors.agency_ids_for(official, documents.ANNULLERS),
         "service_name": _text(application.service_version.name.to_dict()),
         "step": _step_label(process, application.step),
         "deadline": _deadline(application),

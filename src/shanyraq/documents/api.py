@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, File, Router, Schema, UploadedFile
 
 from shanyraq.accounts.models import User
-from shanyraq.core.errors import NotFound, ValidationError
+from shanyraq.core.errors import NotFound
 from shanyraq.core.text import LANGUAGES
 
 from . import selectors, services
@@ -183,10 +183,6 @@ def verify(request: HttpRequest, body: VerifyIn) -> dict[str, Any]:
     summary="Verify an uploaded PDF (no sign-in; the file is not kept)",
 )
 def verify_file(request: HttpRequest, file: File[UploadedFile]) -> dict[str, Any]:
-    if file.size is not None and file.size > selectors.MAX_UPLOAD:
-        raise ValidationError(
-            code="too_large", message=_("The file is too large to be a document."), field="file"
-        )
     return _verification_out(selectors.verify_pdf(file.read(selectors.MAX_UPLOAD + 1)))
 
 

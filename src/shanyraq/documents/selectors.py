@@ -17,7 +17,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from shanyraq.access_log import services as access_log
-from shanyraq.accounts.models import Membership, Role, User
+from shanyraq.accounts import selectors as account_selectors
+from shanyraq.accounts.models import Role, User
 from shanyraq.core.errors import NotFound, ValidationError
 from shanyraq.ledger_django import selectors as ledger
 
@@ -88,10 +89,7 @@ def document_file_for(user: User, number: str, language: str) -> DocumentFile:
     document = file.document
     if document.holder_id is not None and document.holder_id == user.pk:
         return file
-    official = Membership.objects.filter(
-        user=user, agency_id=document.agency_id, role__in=_READERS
-    ).exists()
-    if not official:
+    if document.agency_id not in account_selectors.agency_ids_for(user, _READERS):
         raise _not_found()
     holder_iin = (document.holder.iin if document.holder else "") or ""
     with transaction.atomic():
@@ -214,7 +212,8 @@ def verify_number(number: str, code: str) -> Verification:
 def verify_pdf(data: bytes) -> Verification:
     """Verify an uploaded PDF: its signature, and whether it is a file the platform issued.
 
-    Raises ``ValidationError`` for a file that is not a whole PDF (``pades.NotAPdf``).
+    Raises ``ValidationError`` for a file that is not a whole PDF (``pades.NotAPdf``) or
+    is larger than a document can be (callers read at most ``MAX_UPLOAD + 1`` bytes).
     """
     if len(data) > MAX_UPLOAD:
         raise ValidationError(

@@ -30,7 +30,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from shanyraq.accounts.models import Membership, Role, User
+from shanyraq.accounts import selectors as account_selectors
+from shanyraq.accounts.models import Role, User
 from shanyraq.catalog.models import Agency
 from shanyraq.core.errors import Conflict, PermissionDenied, ValidationError
 from shanyraq.core.files import FileStore
@@ -61,6 +62,8 @@ MAX_REASON = 500
 # digits that read as letters (0, 1); eight of 32 symbols are 40 bits.
 _CODE_SYMBOLS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 ISSUE_BATCH = 10
+# Who may annul the agency's documents.
+ANNULLERS = (Role.HEAD, Role.ADMIN)
 
 
 def document_store() -> FileStore:
@@ -293,12 +296,7 @@ def document_annul(*, document: Document, official: User, reason: str) -> Docume
     reason = " ".join((reason or "").split())[:MAX_REASON]
     if not reason:
         raise ValidationError(code="reason_required", message=_("Give the reason."), field="reason")
-    allowed = Membership.objects.filter(
-        user=official,
-        agency_id=document.agency_id,
-        role__in=[Role.HEAD, Role.ADMIN],
-    ).exists()
-    if not allowed:
+    if document.agency_id not in account_selectors.agency_ids_for(official, ANNULLERS):
         raise PermissionDenied(
             code="not_the_agency",
             message=_(

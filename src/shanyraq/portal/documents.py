@@ -69,12 +69,6 @@ def verify(request: HttpRequest) -> HttpResponse:
                 raise ValidationError(
                     code="file_required", message=_("Choose the PDF file to check."), field="file"
                 )
-            if upload.size is not None and upload.size > selectors.MAX_UPLOAD:
-                raise ValidationError(
-                    code="too_large",
-                    message=_("The file is too large to be a document."),
-                    field="file",
-                )
             context["result"] = selectors.verify_pdf(upload.read(selectors.MAX_UPLOAD + 1))
             context["by_file"] = True
         elif context["number"] or context["code"]:

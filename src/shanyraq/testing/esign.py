@@ -12,15 +12,39 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from shanyraq.accounts.models import User
 from shanyraq.casework.models import Application
 from shanyraq.documents import esign
+from shanyraq.documents.models import Certificate
 
 # The keys enrolled so far, by certificate serial (a test database forgets certificates;
 # a key is looked up by the certificate the person has now).
 _KEYS: dict[str, ec.EllipticCurvePrivateKey] = {}
 
 
+def public_pem(key: ec.EllipticCurvePrivateKey) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
 def webcrypto_signature(key: ec.EllipticCurvePrivateKey, data: bytes) -> str:
+    """A signature as a browser's WebCrypto gives it: r || s, 32 bytes each, base64."""
     r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
     return base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
+
+
+def enrol(person: User) -> tuple[ec.EllipticCurvePrivateKey, Certificate]:
+    """A new key for ``person``, enrolled as their browser would (proof of possession)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    challenge = esign.enrolment_challenge()
+    certificate = esign.personal_key_enrol(
+        holder=person,
+        public_key_pem=public_pem(key),
+        challenge=challenge,
+        proof=webcrypto_signature(key, challenge.encode()),
+    )
+    _KEYS[certificate.serial] = key
+    return key, certificate
 
 
 def key_of(person: User) -> tuple[ec.EllipticCurvePrivateKey, str]:
@@ -28,19 +52,8 @@ def key_of(person: User) -> tuple[ec.EllipticCurvePrivateKey, str]:
     certificate = esign.personal_certificate_of(person)
     if certificate is not None and certificate.serial in _KEYS:
         return _KEYS[certificate.serial], certificate.serial
-    key = ec.generate_private_key(ec.SECP256R1())
-    challenge = esign.enrolment_challenge()
-    pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    serial = esign.personal_key_enrol(
-        holder=person,
-        public_key_pem=pem.decode(),
-        challenge=challenge,
-        proof=webcrypto_signature(key, challenge.encode()),
-    ).serial
-    _KEYS[serial] = key
-    return key, serial
+    key, certificate = enrol(person)
+    return key, certificate.serial
 
 
 def signature_for(person: User, draft: Application) -> esign.Signature | None:

@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.utils import timezone
 
 from shanyraq.casework import services
@@ -22,6 +20,7 @@ from shanyraq.casework.tests.test_api import ANSWERS, client_for, post
 from shanyraq.core.errors import ValidationError
 from shanyraq.documents import esign, pki
 from shanyraq.documents.models import Certificate, SignedContent
+from shanyraq.testing.esign import enrol, public_pem, webcrypto_signature
 
 english = services_fixture.english
 ledger_log = services_fixture.ledger_log
@@ -34,32 +33,6 @@ pytestmark = pytest.mark.django_db
 def platform_pki(settings: Any, tmp_path: Path) -> Any:
     settings.PKI_DIR = tmp_path / "pki"
     return pki.pki_init()
-
-
-def public_pem(key: ec.EllipticCurvePrivateKey) -> str:
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-
-
-def webcrypto_signature(key: ec.EllipticCurvePrivateKey, data: bytes) -> str:
-    """A signature as a browser's WebCrypto gives it: r || s, 32 bytes each, base64."""
-    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
-    return base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
-
-
-def enrol(person: Any) -> tuple[ec.EllipticCurvePrivateKey, Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    challenge = esign.enrolment_challenge()
-    certificate = esign.personal_key_enrol(
-        holder=person,
-        public_key_pem=public_pem(key),
-        challenge=challenge,
-        proof=webcrypto_signature(key, challenge.encode()),
-    )
-    return key, certificate
 
 
 def answers(world: World) -> dict[str, Any]:

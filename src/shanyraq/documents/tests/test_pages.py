@@ -223,3 +223,21 @@ def test_the_pki_publishes_its_certificates_revocations_and_timestamps(pki: Any)
     assert reply["status"]["status"].native == "granted"
     wrong = Client().post("/pki/tsa", request, content_type="application/json")
     assert wrong.status_code == 415
+
+
+def test_an_oversize_upload_is_refused_without_being_read_whole(
+    pki: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    monkeypatch.setattr(selectors, "MAX_UPLOAD", 1000)
+    big = b"%PDF-1.7\n" + b"0" * 2000
+    page = Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        "/verify/", {"file": SimpleUploadedFile("d.pdf", big)}
+    )
+    assert page.status_code == 400
+    assert "The file is too large to be a document." in page.content.decode()
+    answer = Client().post(
+        "/api/v1/documents/verify-file", {"file": SimpleUploadedFile("d.pdf", big)}
+    )
+    assert answer.status_code == 422 and answer.json()["code"] == "too_large"

@@ -8,16 +8,13 @@ test signs as WebCrypto does, ``r || s`` in base64.
 
 from __future__ import annotations
 
-import base64
 import html
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.db import transaction
 from django.test import Client
 from django.utils.timezone import localtime
@@ -31,6 +28,7 @@ from shanyraq.documents import esign, pki
 from shanyraq.documents.models import Certificate, SignedContent
 from shanyraq.portal.esign import SESSION_CHALLENGE
 from shanyraq.testing import factories
+from shanyraq.testing.esign import enrol, public_pem, webcrypto_signature
 from shanyraq.testing.factories import text
 
 pytestmark = pytest.mark.django_db
@@ -101,32 +99,6 @@ def english(user: User | None) -> Client:
 
 def page(response: Any) -> str:
     return " ".join(response.content.decode().split())
-
-
-def public_pem(key: ec.EllipticCurvePrivateKey) -> str:
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-
-
-def webcrypto_signature(key: ec.EllipticCurvePrivateKey, data: bytes) -> str:
-    """A signature as a browser's WebCrypto gives it: r || s, 32 bytes each, base64."""
-    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
-    return base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
-
-
-def enrolled(person: User) -> tuple[ec.EllipticCurvePrivateKey, Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    challenge = esign.enrolment_challenge()
-    certificate = esign.personal_key_enrol(
-        holder=person,
-        public_key_pem=public_pem(key),
-        challenge=challenge,
-        proof=webcrypto_signature(key, challenge.encode()),
-    )
-    return key, certificate
 
 
 def ready_to_submit(applicant: User, code: str = "certificate") -> Application:
@@ -295,8 +267,8 @@ def test_a_browser_that_sent_no_key_is_told_it_cannot_sign(
 
 
 def test_a_new_key_replaces_the_certificate_shown(platform_pki: Any, citizen: User) -> None:
-    _key, first = enrolled(citizen)
-    _key, second = enrolled(citizen)
+    _key, first = enrol(citizen)
+    _key, second = enrol(citizen)
     shown = page(english(citizen).get("/account/signature/"))
     assert second.serial in shown
     assert first.serial not in shown
@@ -309,7 +281,7 @@ def test_a_new_key_replaces_the_certificate_shown(platform_pki: Any, citizen: Us
 def test_the_review_page_asks_the_browser_to_sign_the_canonical_answers(
     service: ServiceVersion, citizen: User
 ) -> None:
-    key, certificate = enrolled(citizen)
+    key, certificate = enrol(citizen)
     application = ready_to_submit(citizen)
     html_text = page(english(citizen).get(review_url(application)))
     content = esign.signing_content("certificate", ANSWERS)
@@ -335,7 +307,7 @@ def test_without_a_certificate_the_review_page_does_not_sign(
 def test_a_signed_application_keeps_its_signature_and_shows_it(
     service: ServiceVersion, citizen: User, clerk: User
 ) -> None:
-    key, certificate = enrolled(citizen)
+    key, certificate = enrol(citizen)
     application = ready_to_submit(citizen)
     content = esign.signing_content("certificate", ANSWERS)
     client = english(citizen)
@@ -383,7 +355,7 @@ def test_an_unsigned_application_shows_no_signature(service: ServiceVersion, cit
 def test_a_signature_over_something_else_is_refused_and_the_draft_stays(
     service: ServiceVersion, citizen: User
 ) -> None:
-    key, certificate = enrolled(citizen)
+    key, certificate = enrol(citizen)
     application = ready_to_submit(citizen)
     other = esign.signing_content("certificate", {"purpose": "something else"})
     response = english(citizen).post(
@@ -431,7 +403,7 @@ def test_a_service_that_needs_a_signature_refuses_an_unsigned_submission(
 def test_a_service_that_needs_a_signature_takes_a_signed_submission(
     strict: ServiceVersion, citizen: User
 ) -> None:
-    key, certificate = enrolled(citizen)
+    key, certificate = enrol(citizen)
     application = ready_to_submit(citizen, code="strict")
     content = esign.signing_content("strict", ANSWERS)
     response = english(citizen).post(
