@@ -19,6 +19,8 @@ from shanyraq.documents.api import public_router as verification_router
 from shanyraq.documents.api import router as documents_router
 from shanyraq.ledger_django.api import router as ledger_router
 from shanyraq.notifications.api import router as notifications_router
+from shanyraq.proactive.api import gateway_router as sms_gateway_router
+from shanyraq.proactive.api import router as proactive_router
 from shanyraq.registries.api import router as registries_router
 
 from .auth import session_or_token
@@ -44,6 +46,8 @@ api.add_router("/me", notifications_router, auth=session_or_token)
 api.add_router("", casework_router, auth=session_or_token)
 api.add_router("", verification_router)
 api.add_router("", documents_router, auth=session_or_token)
+api.add_router("/me", proactive_router, auth=session_or_token)
+api.add_router("", sms_gateway_router)
 
 
 class MeOut(Schema):

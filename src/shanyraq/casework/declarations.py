@@ -1,6 +1,6 @@
 """What a service version declares about its applications, beyond the form: checked here.
 
-A version's ``process`` is the workflow (``casework.workflow``) plus three parts this module
+A version's ``process`` is the workflow (``casework.workflow``) plus the parts this module
 reads:
 
 ``facts``
@@ -12,6 +12,9 @@ reads:
 ``parties``
     People named in the form who must confirm before the case starts:
     ``[{"role": "buyer", "iin_field": "buyer_iin", "label": {kk, ru, en}}]``.
+``proactive``
+    When the service is offered without being asked for: the life event, the recipients,
+    their entitlement and the answers (``shanyraq.proactive.declarations``).
 ``on_approval.register_changes``
     What an approval changes in the registers, through the registers' services:
     ``{"register": "population", "op": "update", "key": <expr>, "set": {field: <expr>}}`` or
@@ -26,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from shanyraq.proactive.declarations import proactive_problems
 from shanyraq.rules.engine import label_errors, validate_rule, validate_rule_set
 
 from .workflow import StepKind, load_process, validate_process
@@ -248,6 +252,8 @@ def declaration_problems(
         f"process.{p}" for p in _parties_problems(process.get("parties"), fields, required)
     ]
     problems += [f"process.{p}" for p in _changes_problems(process.get("on_approval"))]
+    if "proactive" in process:
+        problems += [f"process.{p}" for p in proactive_problems(process["proactive"], fields)]
     if rules is not None:
         problems += [f"rules.{p}" for p in validate_rule_set(rules)]
     elif not workflow_problems and any(
@@ -259,7 +265,7 @@ def declaration_problems(
 
 def workflow_of(process: Mapping[str, Any]) -> dict[str, Any]:
     """The part of a process the workflow engine runs."""
-    return {k: v for k, v in process.items() if k not in {"facts", "parties"}}
+    return {k: v for k, v in process.items() if k not in {"facts", "parties", "proactive"}}
 
 
 def _step_ids(process: Mapping[str, Any]) -> list[str]:

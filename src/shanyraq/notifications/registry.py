@@ -296,6 +296,82 @@ _ALL: Final = [
         },
     ),
     _template(
+        "offer.made",
+        required=("services", "code", "deadline"),
+        subject={
+            "kk": "Сізге мемлекеттік қызметтер ұсынылады",
+            "ru": "Вам предлагаются государственные услуги",
+            "en": "Public services are offered to you",
+        },
+        body={
+            "kk": "Тізілімдегі мәліметтер бойынша сізге мына қызметтер тиесілі: {{ services }}. "
+            "Өтініштерді біз толтырдық: жеке кабинетте бір рет келісім беріңіз немесе осы "
+            "хабарламаға «ИӘ {{ code }}» деп жауап жазыңыз. Ұсыныс {{ deadline }} дейін күшінде.",
+            "ru": "По данным реестров вам положены услуги: {{ services }}. Заявки мы заполнили "
+            "сами: дайте согласие один раз в личном кабинете или ответьте на это сообщение "
+            "«ДА {{ code }}». Предложение действует до {{ deadline }}.",
+            "en": "According to the registers you are entitled to: {{ services }}. We have "
+            "filled in the applications: agree once in your account, or reply YES {{ code }} "
+            "to the text message. The offer is open until {{ deadline }}.",
+        },
+        sms={
+            "kk": "Shanyraq: сізге мемлекеттік қызметтер ұсынылады. Келісесіз бе? Жауап: "
+            "ИӘ {{ code }} немесе ЖОҚ {{ code }}. {{ deadline }} дейін.",
+            "ru": "Shanyraq: вам предлагаются госуслуги. Согласны? Ответьте ДА {{ code }} или "
+            "НЕТ {{ code }} до {{ deadline }}.",
+            "en": "Shanyraq: public services are offered to you. Agree? Reply YES {{ code }} "
+            "or NO {{ code }} by {{ deadline }}.",
+        },
+    ),
+    *[
+        _template(
+            f"offer.reply_{outcome}",
+            required=("code",),
+            subject=texts,
+            body=texts,
+            sms={lang: f"Shanyraq: {text}" for lang, text in texts.items()},
+        )
+        for outcome, texts in {
+            "accepted": {
+                "kk": "{{ code }} ұсынысына келісіміңіз қабылданды, өтініштер берілді.",
+                "ru": "Согласие на предложение {{ code }} принято, заявки поданы.",
+                "en": "Your consent to offer {{ code }} is recorded; the applications are made.",
+            },
+            "declined": {
+                "kk": "{{ code }} ұсынысынан бас тарттыңыз. Ешқандай өтініш берілмеді.",
+                "ru": "Вы отказались от предложения {{ code }}. Заявки не поданы.",
+                "en": "You declined offer {{ code }}. No application was made.",
+            },
+            "expired": {
+                "kk": "{{ code }} ұсынысының мерзімі өтті. Қызметке порталда өтініш беріңіз.",
+                "ru": "Срок предложения {{ code }} истёк. Подайте заявку на портале.",
+                "en": "Offer {{ code }} has expired. You can still apply on the portal.",
+            },
+            "answered": {
+                "kk": "{{ code }} ұсынысына бұрын жауап берілген.",
+                "ru": "На предложение {{ code }} уже дан ответ.",
+                "en": "Offer {{ code }} has already been answered.",
+            },
+            "needs_portal": {
+                "kk": "{{ code }} ұсынысы электрондық қолтаңбаны қажет етеді: жеке кабинетте "
+                "келісім беріңіз.",
+                "ru": "Для предложения {{ code }} нужна электронная подпись: дайте согласие в "
+                "личном кабинете.",
+                "en": "Offer {{ code }} needs your electronic signature: agree in your account.",
+            },
+            "unknown_code": {
+                "kk": "Мұндай коды бар ұсыныс табылмады. Кодты SMS-тен тексеріңіз.",
+                "ru": "Предложение с таким кодом не найдено. Проверьте код в SMS.",
+                "en": "No offer has that code. Check the code in the message.",
+            },
+            "not_understood": {
+                "kk": "Жауап түсініксіз. Жазыңыз: ИӘ <код> немесе ЖОҚ <код>.",
+                "ru": "Ответ не распознан. Напишите: ДА <код> или НЕТ <код>.",
+                "en": "The reply was not understood. Write YES <code> or NO <code>.",
+            },
+        }.items()
+    ],
+    _template(
         "message",
         required=("subject", "text"),
         subject={"kk": "{{ subject }}", "ru": "{{ subject }}", "en": "{{ subject }}"},

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "shanyraq.notifications",
     "shanyraq.casework",
     "shanyraq.documents",
+    "shanyraq.proactive",
     "shanyraq.api",
     "shanyraq.portal",
     "shanyraq.backoffice",
@@ -219,6 +220,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Shanyraq <noreply@lo
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SMS_GATEWAY = env.str("SMS_GATEWAY", default="shanyraq.notifications.sms.FakeSmsGateway")
 SMS_FAKE_OUTBOX = VAR_DIR / "sms-outbox.jsonl"
+# Replies to SMS reach POST /api/v1/sms/inbound signed by the gateway with this shared secret
+# (HMAC-SHA256 of the body); empty, the platform takes no replies.
+SMS_INBOUND_SECRET = env.str("SMS_INBOUND_SECRET", default="")
 
 # Signed documents (see docs/documents.md). PKI_DIR holds the platform's private keys,
 # each encrypted with PKI_PASSPHRASE (never stored; production refuses to start without it);

@@ -28,6 +28,17 @@ if not PKI_PASSPHRASE:
         passphrase_file.write_text(secrets.token_urlsafe(32))
         passphrase_file.chmod(0o600)
     PKI_PASSPHRASE = passphrase_file.read_text().strip()
+SMS_INBOUND_SECRET = env.str("SMS_INBOUND_SECRET", default="")
+if not SMS_INBOUND_SECRET:
+    # The secret the fake gateway signs SMS replies with (``shanyraq sms reply``).
+    sms_secret_file = VAR_DIR / "sms_inbound_secret"
+    if not sms_secret_file.exists():
+        import secrets
+
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        sms_secret_file.write_text(secrets.token_urlsafe(32))
+        sms_secret_file.chmod(0o600)
+    SMS_INBOUND_SECRET = sms_secret_file.read_text().strip()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 SHANYRAQ_DEMO = True
 # Emails are written as files under var/mail/ instead of being sent.

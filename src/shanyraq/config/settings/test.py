@@ -28,4 +28,5 @@ SMS_FAKE_OUTBOX = Path(tempfile.gettempdir()) / "shanyraq-test-sms" / "sms-outbo
 # Tests that issue documents get a PKI of their own (``documents.tests.conftest``).
 PKI_DIR = Path(tempfile.gettempdir()) / "shanyraq-test-pki"
 PKI_PASSPHRASE = "test-only-passphrase"
+SMS_INBOUND_SECRET = "test-only-sms-secret"
 DOCUMENTS_ROOT = Path(tempfile.gettempdir()) / "shanyraq-test-documents"
