@@ -12,6 +12,7 @@ from .casework import (
     case_take,
     case_workload,
 )
+from .proactive import proactive_measures
 
 app_name = "backoffice"
 
@@ -32,6 +33,7 @@ urlpatterns = [
     path("data-access/export/", views.access_audit_export, name="access_audit_export"),
     path("cases/", case_queue, name="case_queue"),
     path("cases/workload/", case_workload, name="case_workload"),
+    path("proactive/", proactive_measures, name="proactive"),
     path("cases/<slug:number>/", case_detail, name="case_detail"),
     path("cases/<slug:number>/take/", case_take, name="case_take"),
     path("cases/<slug:number>/assign/", case_assign, name="case_assign"),

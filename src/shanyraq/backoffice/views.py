@@ -137,6 +137,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "memberships": memberships,
             "is_official": any(m.role in OFFICIAL_ROLES for m in memberships),
             "is_agency_admin": any(m.role == Role.ADMIN for m in memberships),
+            "sees_proactive": any(m.role in {Role.HEAD, Role.ADMIN} for m in memberships),
         },
     )
 

@@ -15,6 +15,7 @@ from .applications import (
 )
 from .documents import document_download, documents_mine, verify
 from .inbox import inbox, message
+from .offers import consents_mine, offer_answer, offer_detail, offers_mine
 
 app_name = "portal"
 
@@ -73,6 +74,10 @@ urlpatterns = [
         document_download,
         name="document_download",
     ),
+    path("account/offers/", offers_mine, name="offers"),
+    path("account/offers/<uuid:offer_id>/", offer_detail, name="offer"),
+    path("account/offers/<uuid:offer_id>/answer/", offer_answer, name="offer_answer"),
+    path("account/consents/", consents_mine, name="consents"),
     path("verify/", verify, name="verify"),
     path("account/messages/", inbox, name="inbox"),
     path("account/messages/<int:notification_id>/", message, name="inbox_message"),

@@ -28,6 +28,7 @@ from shanyraq.accounts import services as account_services
 from shanyraq.api.problems import problem
 from shanyraq.catalog import selectors as catalog
 from shanyraq.core.errors import DomainError, NotFound
+from shanyraq.proactive import selectors as proactive_selectors
 
 from .forms import CatalogFilterForm, CitizenLoginForm, StaffLoginForm
 
@@ -200,7 +201,15 @@ def life_event_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @anonymous_page_cache
 def metrics(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/metrics.html", {"metrics": catalog.catalog_metrics()})
+    return render(
+        request,
+        "portal/metrics.html",
+        {
+            "metrics": catalog.catalog_metrics(),
+            "proactive": proactive_selectors.measures(),
+            "delivery": proactive_selectors.delivery_share(),
+        },
+    )
 
 
 @require_GET

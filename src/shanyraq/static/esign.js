@@ -3,7 +3,8 @@
 // Enrolment (a form with data-esign-enrol): make a key pair whose private half cannot be
 // exported, keep it in IndexedDB under the SHA-256 fingerprint of its public key (SPKI, hex),
 // sign the page's one-time challenge with it, and send the public key (PEM) and that proof.
-// Signing (a form with data-esign-content): sign the exact text the server gave with the
+// Signing (a form with data-esign-content): sign the exact text the server gave (and each
+// input's data-esign-item text, into that input) with the
 // key whose fingerprint is data-esign-key, and send the signature (r || s, base64) with the
 // certificate's serial. Every message shown comes from the page, translated by the server.
 // A browser without WebCrypto, or without the key, sends nothing: the page says why. Without
@@ -182,10 +183,16 @@ function signing(form) {
     try {
       pair = await keyPair(form.dataset.esignKey);
       if (pair) {
-        form.elements.signature_value.value = await sign(
-          pair.privateKey,
-          form.dataset.esignContent,
-        );
+        if (form.elements.signature_value) {
+          form.elements.signature_value.value = await sign(
+            pair.privateKey,
+            form.dataset.esignContent,
+          );
+        }
+        // A form that applies for several services signs each one's own text.
+        for (const input of form.querySelectorAll("input[data-esign-item]")) {
+          input.value = await sign(pair.privateKey, input.dataset.esignItem);
+        }
         form.elements.signature_certificate.value = form.dataset.esignCertificate;
       }
     } catch {

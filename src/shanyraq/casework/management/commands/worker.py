@@ -1,10 +1,11 @@
 """``shanyraq worker``: the platform's background work, in one process.
 
-Each round it delivers domain events, processes applications waiting for automatic steps,
-sends notifications, issues the documents decisions ordered (rendered and signed), and once
-a day (at the first round after midnight, local time) tells heads of unit about overdue
-cases. All work comes from tables written in the transactions
-that made it necessary and is claimed with leases, so any number of workers can run and a
+Each round it delivers domain events (life events become proactive offers), processes
+applications waiting for automatic steps, sends notifications, issues the documents decisions
+ordered (rendered and signed), closes offers past their deadline, and once a day (at the
+first round after midnight, local time) tells heads of unit about overdue cases and announces
+who reaches the ages proactive services declare. All work comes from tables written in the
+transactions that made it necessary and is claimed with leases, so any number of workers can run and a
 worker killed at any moment loses nothing: what it held is taken again when its lease ends.
 """
 
@@ -23,10 +24,11 @@ from shanyraq.casework import services as casework
 from shanyraq.documents import services as documents
 from shanyraq.events import services as events
 from shanyraq.notifications import services as notifications
+from shanyraq.proactive import services as proactive
 
 
 class Command(BaseCommand):
-    help = "Run background work: events, casework, notifications, documents, escalations."
+    help = "Run background work: events, offers, casework, notifications, documents, escalations."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="Do one round and exit.")
@@ -50,6 +52,8 @@ class Command(BaseCommand):
             done += casework.work_once(limit=50)
             done += notifications.work_once()
             done += documents.documents_issue_pending().issued
+            offers = proactive.work_once()
+            done += offers.expired + offers.ages
             today = timezone.localdate()
             if escalated_on != today:
                 report = casework.deadlines_escalate(today=today)
