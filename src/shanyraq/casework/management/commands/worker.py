@@ -5,8 +5,9 @@ applications waiting for automatic steps, sends notifications, issues the docume
 ordered (rendered and signed), closes offers past their deadline, and once a day (at the
 first round after midnight, local time) tells heads of unit about overdue cases and announces
 who reaches the ages proactive services declare. All work comes from tables written in the
-transactions that made it necessary and is claimed with leases, so any number of workers can run and a
-worker killed at any moment loses nothing: what it held is taken again when its lease ends.
+transactions that made it necessary and is claimed with leases, so any number of workers can
+run and a worker killed at any moment loses nothing: what it held is taken again when its
+lease ends.
 """
 
 from __future__ import annotations
