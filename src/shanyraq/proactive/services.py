@@ -170,6 +170,14 @@ def _candidates(
     return [_Recipient(iin, "self")] if iin else []
 
 
+def _named_in(event: Event) -> list[str]:
+    """The IINs an event's data names besides its subject (a newborn's parents, a business's
+    persons)."""
+    payload = event.payload
+    parents = [p.get("iin") for p in payload.get("parents") or [] if isinstance(p, Mapping)]
+    return [str(i) for i in [*parents, *(payload.get("persons") or [])] if i]
+
+
 def _read(
     versions: Sequence[ServiceVersion], event: Event, keys: Iterable[str]
 ) -> dict[str, dict[str, Any] | None]:
@@ -292,12 +300,17 @@ def offers_make(event: Event) -> list[Offer]:
     matched: dict[str, tuple[_Recipient, list[tuple[Trigger, Declared, dict[str, Any]]]]] = {}
     for group in by_agency.values():
         versions = [d.version for _t, d in group]
-        subject = _read(versions, event, [subject_iin]).get(subject_iin) if subject_iin else None
+        # The subject and the people the event names, in one read; anyone the subject's
+        # record names beyond them (a record changed since the event), in a second.
+        records = _read(versions, event, {subject_iin, *_named_in(event)})
+        subject = records.get(subject_iin) if subject_iin else None
         if subject_iin and subject is None:
             continue  # not (or no longer) in the register: nobody to offer anything about
-        named = {id(d): _candidates(event, d.proactive.recipients, subject) for _t, d in group}
-        others = {c.iin for found in named.values() for c in found if c.iin != subject_iin}
-        records = {**_read(versions, event, others), subject_iin: subject}
+        named = {
+            id(d): _candidates(event, d.proactive.recipients, subject) for _t, d in group
+        }
+        missing = {c.iin for found in named.values() for c in found} - set(records)
+        records.update(_read(versions, event, missing))
         users = _users(c.iin for found in named.values() for c in found)
         phones = _phones(users.values())
         for trigger, d in group:
