@@ -184,10 +184,10 @@ def register_births(setup: dict[str, Any], count: int, *, first: int = 0) -> flo
     today = datetime.date.today()
     started = time.perf_counter()
     for start in range(first, first + count, BATCH):
-        children = [
-            _child(*couples[n % len(couples)], today - datetime.timedelta(days=n % 20), n)
-            for n in range(start, min(start + BATCH, first + count))
-        ]
+        children = []
+        for n in range(start, min(start + BATCH, first + count)):
+            mother, father = couples[n % len(couples)]
+            children.append(_child(mother, father, today - datetime.timedelta(days=n % 20), n))
         registers.births_register(
             children=children,
             actor=setup["hospital"],
@@ -197,7 +197,9 @@ def register_births(setup: dict[str, Any], count: int, *, first: int = 0) -> flo
     return count / (time.perf_counter() - started)
 
 
-def bench_offers(mode: Mode, setup: dict[str, Any], env: dict[str, str], var: Path) -> dict:
+def bench_offers(
+    mode: Mode, setup: dict[str, Any], env: dict[str, str], var: Path
+) -> dict[str, Any]:
     from shanyraq.events.models import Event
     from shanyraq.proactive.models import Offer
 

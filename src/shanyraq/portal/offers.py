@@ -169,7 +169,8 @@ def _offer_page(
 def _posted_signatures(request: HttpRequest) -> dict[int, esign.Signature]:
     certificate = str(request.POST.get("signature_certificate") or "").strip()[:MAX_SERIAL]
     signatures = {}
-    for key, value in request.POST.items():
+    for key in request.POST:
+        value = str(request.POST.get(key) or "")
         if key.startswith("signature_item_") and key[15:].isdigit() and value and certificate:
             signatures[int(key[15:])] = esign.Signature(
                 certificate=certificate, value=value.strip()[:MAX_SIGNATURE]
