@@ -1,4 +1,4 @@
-"""Registers API under /api/v1/registries: read, search, history and proofs; create, update, delete.
+"""Registers API under /api/v1/registries: read, search, history, proofs; write, register births.
 
 Officials and agency systems name the agency they act for (``agency``, one of their
 memberships) and, to read a person's data, a purpose and a legal basis; every such read is
@@ -65,6 +65,18 @@ class SearchQuery(ReadQuery):
 class RecordIn(Schema):
     data: dict[str, Any]
     basis: str = Field(..., max_length=300, description="Legal basis or case of the change.")
+    reason: str = Field("", max_length=2000)
+    agency: str | None = Field(None, max_length=40, pattern=CODE_PATTERN)
+
+
+class BirthIn(Schema):
+    data: dict[str, Any] = Field(
+        description=(
+            "The child's population record without `iin`: the register gives the IIN, made of "
+            "the birth date, the sex and the next free serial."
+        )
+    )
+    basis: str = Field(..., max_length=300, description="Legal basis or the birth record's number.")
     reason: str = Field("", max_length=2000)
     agency: str | None = Field(None, max_length=40, pattern=CODE_PATTERN)
 
@@ -236,6 +248,29 @@ def search(request: HttpRequest, registry: str, query: Query[SearchQuery]) -> An
         "pages": page.pages,
         "items": [_record(item) for item in page.items],
     }
+
+
+@router.post(
+    "/population/births",
+    response={201: WrittenOut},
+    summary="Register a birth",
+    description=(
+        "For an agency's system or official with a writing grant on the population register. "
+        "The child's record is checked as a created record is; the birth date may not be in "
+        "the future and every parent named must be in the register. The answer carries the "
+        "child's new IIN as `key`. The birth is announced by a `PersonBorn` event."
+    ),
+)
+def birth(request: HttpRequest, body: BirthIn) -> Any:
+    actor = _actor(request)
+    version = services.birth_register(
+        child=body.data,
+        actor=actor,
+        agency=selectors.acting_agency(actor, body.agency),
+        basis=body.basis,
+        reason=body.reason,
+    )
+    return Status(201, _written(services.POPULATION, version))
 
 
 @router.post("/{registry}/records", response={201: WrittenOut}, summary="Create a record")

@@ -186,3 +186,26 @@ class Grant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agency_id}/{self.role} on {self.register_id}"
+
+
+class IinSerial(models.Model):
+    """The next IIN serial to try for people born on one day, of one sex.
+
+    Registering a birth locks the row of the child's birth date and sex, takes the serials it
+    needs from ``next_serial`` on (skipping those that cannot be issued or are already someone's
+    IIN) and moves it past them, so concurrent registrations never give out the same IIN.
+    """
+
+    birth_date = models.DateField()
+    sex = models.CharField(max_length=1, help_text=_("M or F, as in the population register."))
+    next_serial = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["birth_date", "sex"], name="iin_serial_unique")
+        ]
+        verbose_name = _("IIN serial counter")
+        verbose_name_plural = _("IIN serial counters")
+
+    def __str__(self) -> str:
+        return f"{self.birth_date} {self.sex}: {self.next_serial}"

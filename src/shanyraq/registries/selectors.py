@@ -10,6 +10,8 @@ no grant, sees every field and is not recorded as an official access.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import json
 import uuid
 from collections.abc import Iterable, Mapping
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils.translation import gettext as gettext_now
@@ -41,7 +44,7 @@ from .models import (
     RegisterSchema,
     SearchValue,
 )
-from .services import SUBJECT_FIELD
+from .services import POPULATION, SUBJECT_FIELD
 from .subjects import subject_iins_at
 
 __all__ = [
@@ -55,6 +58,7 @@ __all__ = [
     "VersionProof",
     "VersionView",
     "acting_agency",
+    "people_reaching_age",
     "proof_bundle",
     "record_exists",
     "record_exists_for_system",
@@ -713,6 +717,69 @@ def records_read_for_case(
             reads=logged,
         )
     return found
+
+
+# --- For the platform's own daily tasks ---------------------------------------------------
+
+BIRTH_DATE = "birth_date"
+
+
+def _birthdays(on: dt.date, age: int) -> list[dt.date]:
+    """The birth dates of the people who turn ``age`` on ``on``.
+
+    Someone born on 29 February turns a year older on 28 February in a year without one.
+    """
+    year = on.year - age
+    if year < dt.MINYEAR:
+        return []
+    dates = []
+    if not (on.month == 2 and on.day == 29 and not calendar.isleap(year)):
+        dates.append(on.replace(year=year))
+    if on.month == 2 and on.day == 28 and not calendar.isleap(on.year) and calendar.isleap(year):
+        dates.append(dt.date(year, 2, 29))
+    return dates
+
+
+def people_reaching_age(on: dt.date, ages: Iterable[int]) -> list[tuple[str, int]]:
+    """The living people of the population register who turn one of ``ages`` on ``on``.
+
+    Returns ``(iin, age)`` pairs ordered by age, then IIN. A person turns ``n`` on the day
+    ``n`` years after their birth date, and on 28 February when they were born on 29 February
+    and the year has none. People with a date of death and closed records are left out. The
+    people are found through the index of birth dates (``SearchValue``), so the register is
+    not scanned: two queries, whatever its size.
+
+    For the platform's own daily tasks (a ``PersonReachedAge`` event for each person), not for
+    reading someone's data on behalf of an agency: nothing is written to the data tracker, and
+    the result must not be shown to anyone as it is.
+    """
+    wanted: dict[str, int] = {}
+    for age in sorted(set(ages)):
+        if age < 0:
+            raise ValueError("an age cannot be negative")
+        for born in _birthdays(on, age):
+            wanted[born.isoformat()] = age
+    register = Register.objects.filter(code=POPULATION).first()
+    if register is None or not wanted:
+        return []
+    if BIRTH_DATE not in register.search_fields:
+        raise ImproperlyConfigured("the population register must be searchable by birth_date")
+    born_then = SearchValue.objects.filter(
+        register=register, field=BIRTH_DATE, value__in=list(wanted)
+    ).values("record_id")
+    rows = (
+        RecordVersion.objects.filter(
+            record_id__in=born_then, number=F("record__version"), record__is_deleted=False
+        )
+        .values_list("record__key", "data__birth_date", "data__date_of_death")
+        .order_by()
+    )
+    found = [
+        (key, wanted[born])
+        for key, born, died in rows
+        if not died and isinstance(born, str) and born in wanted
+    ]
+    return sorted(found, key=lambda pair: (pair[1], pair[0]))
 
 
 # --- For the person the records are about -------------------------------------------------

@@ -1,13 +1,17 @@
 """Writes to the registers: create, update and delete records, each as a new version.
 
 Every write validates the data against the register's current schema, writes the version,
-its ledger entry (a salted commitment, no personal data) and a domain event in one
-transaction. Updates and deletions name the version they change (optimistic concurrency): a
-stale one is refused with a conflict and nothing is written.
+its ledger entry (a salted commitment, no personal data) and its domain events in one
+transaction: the register's own event and the life events the change amounts to
+(``lifeevents``: a person died, a flat changed hands). Updates and deletions name the version
+they change (optimistic concurrency): a stale one is refused with a conflict and nothing is
+written. Registering a birth (``birth_register``) creates the child's population record with a
+newly allocated IIN.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import json
@@ -28,10 +32,12 @@ from shanyraq.catalog.models import Agency
 from shanyraq.core.bulk import insert_many
 from shanyraq.core.canonical_json import canonicalize
 from shanyraq.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from shanyraq.core.national_id import make_iin
 from shanyraq.events import services as events
 from shanyraq.ledger_django import services as ledger
 
-from . import commitments
+from . import commitments, lifeevents
+from .iins import iins_allocate
 from .models import Grant, Operation, Record, RecordVersion, Register, RegisterSchema, SearchValue
 from .subjects import subject_iins_at
 from .validation import schema_problems
@@ -39,8 +45,11 @@ from .validation import schema_problems
 __all__ = [
     "MAX_BATCH",
     "MAX_RECORD_BYTES",
+    "POPULATION",
     "SUBJECT_FIELD",
     "actor_pseudonym",
+    "birth_register",
+    "births_register",
     "record_create",
     "record_delete",
     "record_update",
@@ -59,6 +68,8 @@ EVENT_TYPES = {
 }
 LOADED_EVENT = "registry.records_loaded"
 MAX_BASIS = 300
+# The register births are registered in, keyed by the person's IIN.
+POPULATION = "population"
 
 
 def actor_pseudonym(user: User | None) -> str:
@@ -195,12 +206,18 @@ def _check_basis(basis: str) -> str:
 
 @dataclass(frozen=True)
 class _Change:
-    """A record whose header already carries the new version number, and that version's data."""
+    """A record whose header already carries the new version number, and that version's data.
+
+    ``before`` is the data an update replaces, when the life events of the register need it;
+    ``birth`` marks the creation of a person's record by registering their birth.
+    """
 
     record: Record
     op: Operation
     data: dict[str, Any]
     canonical: bytes
+    before: dict[str, Any] | None = None
+    birth: bool = False
 
 
 def _search_values(
@@ -306,16 +323,29 @@ def _write_versions(
             },
         )
     else:
-        for change in changes:
-            events.event_record(
-                type=EVENT_TYPES[change.op],
-                payload={
-                    "register": register.code,
-                    "record": str(change.record.public_id),
-                    "version": change.record.version,
-                },
-            )
+        _record_events(register, changes)
     return versions
+
+
+def _record_events(register: Register, changes: Sequence[_Change]) -> None:
+    """Each change's register event, then the life events it amounts to: one insert per type."""
+    generic: dict[str, list[dict[str, Any]]] = {}
+    life: dict[str, list[dict[str, Any]]] = {}
+    for change in changes:
+        about = {
+            "register": register.code,
+            "record": str(change.record.public_id),
+            "version": change.record.version,
+        }
+        generic.setdefault(EVENT_TYPES[change.op], []).append(about)
+        after = None if change.op == Operation.DELETE else change.data
+        for event in lifeevents.derive(
+            register.code, change.op, change.before, after, birth=change.birth
+        ):
+            life.setdefault(event.type, []).append({**event.payload, **about})
+    for kind in (generic, life):
+        for event_type, payloads in kind.items():
+            events.events_record_many(type=event_type, payloads=payloads)
 
 
 def _indexed(index: int, exc: ValidationError, batch: bool) -> ValidationError:
@@ -341,18 +371,39 @@ def _create(
     reg = _register(register)
     _check_write(actor, agency, reg)
     basis = _check_basis(basis)
-    if len(items) > MAX_BATCH:
-        raise ValidationError(
-            code="batch_too_large",
-            message=_("Too many records in one request."),
-            details={"size": len(items), "limit": MAX_BATCH},
-        )
+    _check_batch_size(items)
     checked: list[tuple[dict[str, Any], str, bytes]] = []
     for index, data in enumerate(items):
         try:
             checked.append(_validate(reg, data))
         except ValidationError as exc:
             raise _indexed(index, exc, load) from None
+    return _insert_created(
+        reg=reg, checked=checked, actor=actor, agency=agency, basis=basis, reason=reason, load=load
+    )
+
+
+def _check_batch_size(items: Sequence[Any]) -> None:
+    if len(items) > MAX_BATCH:
+        raise ValidationError(
+            code="batch_too_large",
+            message=_("Too many records in one request."),
+            details={"size": len(items), "limit": MAX_BATCH},
+        )
+
+
+def _insert_created(
+    *,
+    reg: Register,
+    checked: Sequence[tuple[dict[str, Any], str, bytes]],
+    actor: User | None,
+    agency: Agency | None,
+    basis: str,
+    reason: str,
+    load: bool,
+    birth: bool = False,
+) -> list[RecordVersion]:
+    """Write new records (checked data, key, canonical bytes) with their first versions."""
     keys = [key for _data, key, _canonical in checked]
     if len(set(keys)) != len(keys):
         raise Conflict(
@@ -375,7 +426,7 @@ def _create(
     return _write_versions(
         register=reg,
         changes=[
-            _Change(record, Operation.CREATE, data, canonical)
+            _Change(record, Operation.CREATE, data, canonical, birth=birth)
             for record, (data, _key, canonical) in zip(records, checked, strict=True)
         ],
         actor=actor,
@@ -480,9 +531,16 @@ def record_update(
         )
     basis = _check_basis(basis)
     record = _advance(reg, key, expected_version, deleting=False)
+    before = None
+    if lifeevents.needs_before(reg.code):
+        before = (
+            RecordVersion.objects.filter(record=record, number=expected_version)
+            .values_list("data", flat=True)
+            .first()
+        )
     return _write_versions(
         register=reg,
-        changes=[_Change(record, Operation.UPDATE, clean, canonical)],
+        changes=[_Change(record, Operation.UPDATE, clean, canonical, before=before)],
         actor=actor,
         agency=agency,
         basis=basis,
@@ -514,3 +572,181 @@ def record_delete(
         basis=basis,
         reason=reason,
     )[0]
+
+
+# --- Registering births -------------------------------------------------------------------
+
+# Stands in for the child's IIN while the record is checked against the schema: the IIN is
+# allocated only once everything else about the child is known to be right.
+_IIN_TO_COME = make_iin(datetime.date(2000, 1, 1), "M")
+EARLIEST_BIRTH_YEAR = 1800  # the first century an IIN encodes
+
+
+def _child_checked(
+    reg: Register, child: Mapping[str, Any], today: datetime.date
+) -> tuple[dict[str, Any], datetime.date, str]:
+    """The child's record (without its IIN), birth date and sex, or a ``ValidationError``."""
+    if not isinstance(child, Mapping):
+        raise ValidationError(code="invalid_record", message=_("A record must be an object."))
+    if reg.key_field in child:
+        raise ValidationError(
+            code="iin_given",
+            message=_("Leave the IIN out: the register gives it when the birth is registered."),
+            field=reg.key_field,
+        )
+    data, _key, _canonical = _validate(reg, {**child, reg.key_field: _IIN_TO_COME})
+    del data[reg.key_field]
+    try:
+        born = datetime.date.fromisoformat(str(data["birth_date"]))
+    except (KeyError, ValueError):
+        raise ValidationError(
+            code="birth_date_required",
+            message=_("Give the child's date of birth (YYYY-MM-DD)."),
+            field="birth_date",
+        ) from None
+    if born > today:
+        raise ValidationError(
+            code="birth_date_in_future",
+            message=_("A date of birth cannot be in the future."),
+            field="birth_date",
+        )
+    if born.year < EARLIEST_BIRTH_YEAR:
+        raise ValidationError(
+            code="birth_date_too_early",
+            message=_("An IIN cannot be given for a date of birth before 1800."),
+            field="birth_date",
+        )
+    sex = data.get("sex")
+    if sex not in ("M", "F"):
+        raise ValidationError(
+            code="sex_required", message=_("Give the child's sex (M or F)."), field="sex"
+        )
+    return data, born, str(sex)
+
+
+def _parent_iins(data: Mapping[str, Any]) -> list[str]:
+    parents = data.get("parents")
+    if not isinstance(parents, list):
+        return []
+    return [str(p.get("iin") or "") for p in parents if isinstance(p, Mapping)]
+
+
+def _check_parents(reg: Register, children: Sequence[Mapping[str, Any]], batch: bool) -> None:
+    """Every parent named is a live person of the register."""
+    named = sorted({iin for data in children for iin in _parent_iins(data)})
+    known: set[str] = set()
+    for start in range(0, len(named), MAX_BATCH):
+        known.update(
+            Record.objects.filter(
+                register=reg, key__in=named[start : start + MAX_BATCH], is_deleted=False
+            ).values_list("key", flat=True)
+        )
+    for index, data in enumerate(children):
+        for position, parent in enumerate(_parent_iins(data)):
+            if parent not in known:
+                error = ValidationError(
+                    code="parent_not_found",
+                    message=_("There is no such person in the population register."),
+                    field=f"parents.{position}.iin",
+                )
+                raise _indexed(index, error, batch)
+
+
+def _check_not_own_parent(
+    children: Sequence[Mapping[str, Any]], iins: Sequence[str], batch: bool
+) -> None:
+    """No child is named as their own parent. An allocated IIN is one nobody in the register
+    holds and parents are people of the register, so this only guards the allocation."""
+    for index, (data, iin) in enumerate(zip(children, iins, strict=True)):
+        for position, parent in enumerate(_parent_iins(data)):
+            if parent == iin:
+                error = ValidationError(
+                    code="parent_is_child",
+                    message=_("A child cannot be their own parent."),
+                    field=f"parents.{position}.iin",
+                )
+                raise _indexed(index, error, batch)
+
+
+def _births(
+    *,
+    children: Sequence[Mapping[str, Any]],
+    actor: User | None,
+    agency: Agency | None,
+    basis: str,
+    reason: str,
+    batch: bool,
+) -> list[RecordVersion]:
+    reg = _register(POPULATION)
+    _check_write(actor, agency, reg)
+    basis = _check_basis(basis)
+    _check_batch_size(children)
+    today = timezone.localdate()
+    found: list[tuple[dict[str, Any], datetime.date, str]] = []
+    for index, child in enumerate(children):
+        try:
+            found.append(_child_checked(reg, child, today))
+        except ValidationError as exc:
+            raise _indexed(index, exc, batch) from None
+    records = [data for data, _born, _sex in found]
+    _check_parents(reg, records, batch)
+    iins = iins_allocate(register=reg, births=[(born, sex) for _data, born, sex in found])
+    _check_not_own_parent(records, iins, batch)
+    checked = []
+    for data, iin in zip(records, iins, strict=True):
+        record = {reg.key_field: iin, **data}
+        checked.append((record, iin, canonicalize(record)))
+    return _insert_created(
+        reg=reg,
+        checked=checked,
+        actor=actor,
+        agency=agency,
+        basis=basis,
+        reason=reason,
+        load=False,
+        birth=True,
+    )
+
+
+@transaction.atomic
+def birth_register(
+    *,
+    child: Mapping[str, Any],
+    actor: User | None,
+    agency: Agency | None,
+    basis: str,
+    reason: str = "",
+) -> RecordVersion:
+    """Register a birth: the child's population record, with a newly allocated IIN.
+
+    ``child`` is a population record without ``iin``. It is checked as ``record_create``
+    checks a record; the birth date must not be in the future and each parent named must be a
+    person of the register. The IIN is made of the birth date, the sex and the next free serial
+    (``iins.iins_allocate``). The record is written as a create, with its ledger entry, its
+    ``registry.record_created`` event and a ``PersonBorn`` life event. The actor needs a
+    writing grant of ``agency`` on the population register.
+    """
+    return _births(
+        children=[child], actor=actor, agency=agency, basis=basis, reason=reason, batch=False
+    )[0]
+
+
+@transaction.atomic
+def births_register(
+    *,
+    children: Sequence[Mapping[str, Any]],
+    actor: User | None,
+    agency: Agency | None,
+    basis: str,
+    reason: str = "",
+) -> list[RecordVersion]:
+    """Register many births (at most ``MAX_BATCH``) in one transaction: all of them, or none.
+
+    Each child is checked and written as by ``birth_register``, but the writes are batched as
+    in ``records_create_many`` (one insert per table); an error names the child by its
+    position (``field: "3.birth_date"``, ``details.index: 3``). Unlike a load, every child is a
+    birth: each gets its ``registry.record_created`` and ``PersonBorn`` events.
+    """
+    return _births(
+        children=children, actor=actor, agency=agency, basis=basis, reason=reason, batch=True
+    )
