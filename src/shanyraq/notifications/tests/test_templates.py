@@ -148,3 +148,12 @@ def test_the_email_greets_the_person_and_links_to_the_page(db, settings):
     assert email.body.startswith("Сәлеметсіз бе, Айгерім!\n\n«Неке қию» қызметіне")
     assert "Толығырақ: https://e.shanyraq.kz/account/applications/2026-000123/" in email.body
     assert email.body.endswith("Барлық хабарламаларыңыз: https://e.shanyraq.kz/account/messages/")
+
+
+def test_an_offer_message_carries_its_code_and_how_to_answer():
+    template = registry.template_get("offer.made")
+    for lang, yes in (("kk", "ИӘ 482913"), ("ru", "ДА 482913"), ("en", "YES 482913")):
+        rendered = registry.render(template, CONTEXT, lang)
+        assert yes in rendered.sms and yes in rendered.body
+        assert "12.03.2026" in rendered.sms
+    assert "Свидетельство о рождении" in registry.render(template, CONTEXT, "ru").body
