@@ -81,16 +81,30 @@ def _handle(event: Event, name: str, handler: Handler) -> bool:
 
 
 def events_dispatch(*, batch: int = 500) -> DispatchReport:
-    """Deliver pending events once; return what was done."""
+    """Deliver pending events once; return what was done.
+
+    Events no handler listens to are marked delivered together; the receipts of the batch's
+    other events are read in one query.
+    """
     report = DispatchReport()
     pending = list(
         Event.objects.filter(dispatched_at__isnull=True, attempts__lt=MAX_ATTEMPTS).order_by("id")[
             :batch
         ]
     )
-    for event in pending:
+    unheard = [e.pk for e in pending if not handlers_for(e.type)]
+    if unheard:
+        Event.objects.filter(pk__in=unheard).update(dispatched_at=timezone.now())
+        report.events += len(unheard)
+    heard = [e for e in pending if handlers_for(e.type)]
+    receipts: dict[int, set[str]] = {}
+    for event_id, handler in HandledEvent.objects.filter(
+        event_id__in=[e.pk for e in heard]
+    ).values_list("event_id", "handler"):
+        receipts.setdefault(event_id, set()).add(handler)
+    for event in heard:
         report.events += 1
-        done = set(HandledEvent.objects.filter(event=event).values_list("handler", flat=True))
+        done = receipts.get(event.pk, set())
         ok = True
         for name, handler in handlers_for(event.type).items():
             if name in done:

@@ -61,3 +61,18 @@ def test_a_failing_handler_is_retried_without_repeating_the_others():
     event.refresh_from_db()
     assert event.dispatched_at is not None
     assert calls == [("counter", event.pk), ("flaky", event.pk)]
+
+
+def test_events_nobody_listens_to_are_delivered_together_in_order():
+    with transaction.atomic():
+        quiet = services.events_record_many(type="test.unheard", payloads=[{"n": 1}, {"n": 2}])
+    heard = record()
+    report = services.events_dispatch(batch=2)
+    assert (report.events, report.handled) == (2, 0)  # the first two: both unheard
+    assert not Event.objects.filter(pk__in=[e.pk for e in quiet], dispatched_at=None).exists()
+    assert not HandledEvent.objects.filter(event__in=quiet).exists()
+    heard.refresh_from_db()
+    assert heard.dispatched_at is None
+    report = services.events_dispatch(batch=2)
+    assert (report.events, report.handled) == (1, 2)
+    assert sorted(calls) == [("counter", heard.pk), ("flaky", heard.pk)]
