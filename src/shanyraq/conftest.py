@@ -82,7 +82,10 @@ def _fresh_cache() -> None:
     if settings.configured:
         from django.core.cache import cache
 
+        from shanyraq.proactive.services import declarations_forget
+
         cache.clear()
+        declarations_forget()
 
 
 def client_for(user: User | None) -> Client:

@@ -1,6 +1,11 @@
 """Demo data: the catalog shipped with the platform and a set of demo accounts.
 
 Loading is idempotent: running it again neither fails nor duplicates anything.
+
+Besides people, one account is an agency's information system: the maternity hospital's
+(``system.perinatal``), which registers births in the population register through the API
+with a bearer token (``shanyraq token create --user system.perinatal``). It has no password
+and no second factor: it cannot sign in to the back office.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from shanyraq.accounts.models import Role, User
 from shanyraq.catalog import services as catalog_services
 from shanyraq.catalog.models import Agency
 from shanyraq.core.national_id import make_iin
+from shanyraq.notifications import services as notification_services
+from shanyraq.notifications.models import ContactPoint
 
 DEMO_PASSWORD = "shanyraq-demo-2026"
 
@@ -34,6 +41,8 @@ class DemoAccount:
     auditor: bool = False
     superuser: bool = False
     totp_secret: str = ""
+    phone: str = ""  # the number the person receives SMS messages on
+    system: bool = False  # an agency's information system: bearer tokens only
 
 
 DEMO_ACCOUNTS = [
@@ -50,6 +59,15 @@ DEMO_ACCOUNTS = [
         middle_name="Қайратұлы",
         last_name="Жұмабеков",
         iin=make_iin(datetime.date(1985, 11, 2), "M", serial=4321),
+    ),
+    # Aigerim's husband (demo_registers.SPOUSES): a birth in the family reaches them both.
+    DemoAccount(
+        username="citizen.arman",
+        first_name="Арман",
+        middle_name="Ерланұлы",
+        last_name="Нұрланов",
+        iin=make_iin(datetime.date(1988, 7, 21), "M", serial=2468),
+        phone="+77015550123",
     ),
     DemoAccount(
         username="official.justice",
@@ -125,6 +143,14 @@ DEMO_ACCOUNTS = [
         totp_secret="JBSWY3DPEHPK3PXPSHANYRAQCLERKKGD",
     ),
     DemoAccount(
+        username="system.perinatal",
+        first_name="Перинаталдық орталық",
+        last_name="Ақпараттық жүйе",
+        agency="minhealth",
+        role=Role.CLERK,
+        system=True,
+    ),
+    DemoAccount(
         username="auditor",
         first_name="Нұржан",
         last_name="Тоқтаров",
@@ -165,8 +191,13 @@ def demo_accounts_ensure() -> list[DemoAccount]:
                 is_staff=spec.superuser,
                 totp_secret=spec.totp_secret,
             )
-            user.set_password(DEMO_PASSWORD)
+            if spec.system:
+                user.set_unusable_password()
+            else:
+                user.set_password(DEMO_PASSWORD)
             user.save()
+        if spec.phone and not ContactPoint.objects.filter(user=user).exists():
+            notification_services.contact_phone_set(user=user, phone=spec.phone)
         if spec.agency and spec.role:
             agency = Agency.objects.get(code=spec.agency)
             account_services.membership_create(user=user, agency_id=agency.pk, role=spec.role)

@@ -4,7 +4,10 @@ own records and their households, and what each demo agency may read.
 The demo citizens' households make every path of the demo services reachable: Aigerim has a
 daughter born six weeks before the demo was loaded (the childbirth benefit is granted), Daulet
 a son born in 2019 (refused: not a newborn) and a flat he can sell, to Aigerim for instance;
-both have a registered address (a sole proprietorship is registered there).
+both have a registered address (a sole proprietorship is registered there). Aigerim is married
+to Arman, who lives with her: a birth the maternity hospital registers for them reaches both
+parents with the proactive offers of the birth services. The hospital's system may write
+births to the population register (``GRANTS``).
 
 Idempotent like the rest of the demo data: existing records and grants are left alone, and a
 citizen's household is written only with the citizen's own record.
@@ -13,7 +16,7 @@ citizen's household is written only with the citizen's own record.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -24,7 +27,7 @@ from shanyraq.core.national_id import Sex, make_iin, validate_iin
 from shanyraq.registries import services as register_services
 from shanyraq.registries.definitions import registers_define_all
 from shanyraq.registries.generator import generate
-from shanyraq.registries.models import Grant, Record, Register
+from shanyraq.registries.models import Grant, Record, RecordVersion, Register
 
 if TYPE_CHECKING:
     from .demo import DemoAccount
@@ -38,18 +41,19 @@ FLAT_FOR_SALE = "21:001:015:042:1/57"
 
 Home = tuple[dict[str, str], str]  # a registered address, and the day it was registered
 
+# Aigerim's flat, where her husband Arman lives too.
+FAMILY_HOME = {
+    "region": "astana",
+    "locality": "Астана",
+    "street": "Сығанақ көшесі",
+    "building": "29",
+    "flat": "112",
+}
+
 # Where each demo citizen is registered, and since when.
 HOMES: dict[str, Home] = {
-    "citizen.aigerim": (
-        {
-            "region": "astana",
-            "locality": "Астана",
-            "street": "Сығанақ көшесі",
-            "building": "29",
-            "flat": "112",
-        },
-        "2018-09-03",
-    ),
+    "citizen.aigerim": (FAMILY_HOME, "2018-09-03"),
+    "citizen.arman": (FAMILY_HOME, "2019-08-20"),
     "citizen.daulet": (
         {
             "region": "astana",
@@ -61,6 +65,8 @@ HOMES: dict[str, Home] = {
         "2012-04-10",
     ),
 }
+# Married demo citizens, by username, both ways.
+SPOUSES: dict[str, str] = {"citizen.aigerim": "citizen.arman", "citizen.arman": "citizen.aigerim"}
 
 DemoRecord = tuple[str, dict[str, Any]]  # (register code, record data)
 
@@ -136,6 +142,17 @@ GRANTS: dict[str, dict[str, dict[str, tuple[list[str], bool, str]]]] = {
     "mvd-migration": {
         "population": {"clerk": (["*"], True, "Law on Migration of the Population, art. 14")},
     },
+    # The maternity hospital's system registers births from the medical birth certificate.
+    "minhealth": {
+        "population": {
+            "clerk": (
+                ["iin", "last_name", "first_name", "middle_name", "birth_date", "sex"],
+                True,
+                "Code on Marriage (Matrimony) and Family, art. 187; Code on Public Health "
+                "and the Healthcare System, art. 122",
+            ),
+        },
+    },
 }
 
 
@@ -170,6 +187,7 @@ def _citizen_record(
     born: datetime.date,
     sex: str,
     home: Home | None = None,
+    spouse: str | None = None,
 ) -> dict[str, Any]:
     record: dict[str, Any] = {
         "iin": iin,
@@ -179,8 +197,10 @@ def _citizen_record(
         "birth_date": born.isoformat(),
         "sex": sex,
         "citizenship": "KAZ",
-        "marital_status": "single",
+        "marital_status": "married" if spouse else "single",
     }
+    if spouse:
+        record["spouse_iin"] = spouse
     if home is not None:
         record["registered_address"] = dict(home[0])
         record["registered_since"] = home[1]
@@ -188,8 +208,7 @@ def _citizen_record(
 
 
 def _child(
-    parent_iin: str,
-    relation: str,
+    parents: list[dict[str, str]],
     home: Home,
     *,
     names: tuple[str, str, str | None],
@@ -197,23 +216,27 @@ def _child(
     sex: Sex,
     serial: int,
 ) -> DemoRecord:
-    """A child born in Astana who lives with the parent, registered there since birth."""
+    """A child born in Astana who lives with the parents, registered there since birth."""
     last, first, middle = names
     iin = make_iin(born, sex, serial=serial)
     record = _citizen_record(iin, last, first, middle, born, sex, (home[0], born.isoformat()))
     record["birth_place"] = dict(ASTANA)
-    record["parents"] = [{"iin": parent_iin, "relation": relation}]
+    record["parents"] = parents
     return "population", record
 
 
-def _aigerim_household(iin: str, home: Home, today: datetime.date) -> list[DemoRecord]:
+def _aigerim_household(
+    iin: str, home: Home, today: datetime.date, spouse: str | None
+) -> list[DemoRecord]:
     born = today - datetime.timedelta(days=NEWBORN_AGE_DAYS)
+    parents = [{"iin": iin, "relation": "mother"}]
+    if spouse:
+        parents.append({"iin": spouse, "relation": "father"})
     return [
         _child(
-            iin,
-            "mother",
+            parents,
             home,
-            names=("Нұрланова", "Әмина", None),
+            names=("Нұрланова", "Әмина", "Арманқызы" if spouse else None),
             born=born,
             sex="F",
             serial=1201,
@@ -221,10 +244,11 @@ def _aigerim_household(iin: str, home: Home, today: datetime.date) -> list[DemoR
     ]
 
 
-def _daulet_household(iin: str, home: Home, today: datetime.date) -> list[DemoRecord]:
+def _daulet_household(
+    iin: str, home: Home, today: datetime.date, spouse: str | None
+) -> list[DemoRecord]:
     son = _child(
-        iin,
-        "father",
+        [{"iin": iin, "relation": "father"}],
         home,
         names=("Жұмабеков", "Нұрсұлтан", "Дәулетұлы"),
         born=datetime.date(2019, 6, 10),
@@ -260,8 +284,9 @@ def _daulet_household(iin: str, home: Home, today: datetime.date) -> list[DemoRe
     return [son, ("real_estate", flat)]
 
 
-# What else the registers hold about a demo citizen: (their IIN, their home, today) -> records.
-HOUSEHOLDS: dict[str, Callable[[str, Home, datetime.date], list[DemoRecord]]] = {
+# What else the registers hold about a demo citizen: (their IIN, their home, today, their
+# spouse's IIN) -> records.
+HOUSEHOLDS: dict[str, Callable[[str, Home, datetime.date, str | None], list[DemoRecord]]] = {
     "citizen.aigerim": _aigerim_household,
     "citizen.daulet": _daulet_household,
 }
@@ -277,6 +302,7 @@ def demo_citizens_ensure(citizens: Sequence[DemoAccount]) -> int:
     with the citizen's household; returns how many citizens were written."""
     written = 0
     today = timezone.localdate()
+    iins = {account.username: account.iin for account in citizens if account.iin}
     for account in citizens:
         if (
             not account.iin
@@ -285,6 +311,7 @@ def demo_citizens_ensure(citizens: Sequence[DemoAccount]) -> int:
             continue
         parsed = validate_iin(account.iin)
         home = HOMES.get(account.username)
+        spouse = iins.get(SPOUSES.get(account.username, ""))
         records: list[DemoRecord] = [
             (
                 "population",
@@ -296,12 +323,13 @@ def demo_citizens_ensure(citizens: Sequence[DemoAccount]) -> int:
                     parsed.birth_date,
                     parsed.sex,
                     home,
+                    spouse,
                 ),
             )
         ]
         household = HOUSEHOLDS.get(account.username)
         if household is not None and home is not None:
-            records += household(account.iin, home, today)
+            records += household(account.iin, home, today, spouse)
         for register, data in records:
             if Record.objects.filter(register__code=register, key=_key(register, data)).exists():
                 continue
@@ -309,7 +337,31 @@ def demo_citizens_ensure(citizens: Sequence[DemoAccount]) -> int:
                 register=register, data=data, actor=None, agency=None, basis=BASIS
             )
         written += 1
+    _marriages_ensure(iins)
     return written
+
+
+def _marriages_ensure(iins: Mapping[str, str]) -> None:
+    """Record the demo couples as married where an earlier demo left one of them single (a
+    database loaded before the spouse was added); a no-op once they are."""
+    for username, spouse_username in SPOUSES.items():
+        iin, spouse = iins.get(username), iins.get(spouse_username)
+        record = Record.objects.filter(register__code="population", key=iin or "").first()
+        if record is None or not spouse:
+            continue
+        data = dict(RecordVersion.objects.get(record=record, number=record.version).data)
+        if data.get("marital_status") != "single" or data.get("spouse_iin"):
+            continue
+        register_services.record_update(
+            register="population",
+            key=record.key,
+            data={**data, "marital_status": "married", "spouse_iin": spouse},
+            expected_version=record.version,
+            actor=None,
+            agency=None,
+            basis=BASIS,
+            reason="demo: the demo couple's marriage",
+        )
 
 
 def demo_registers_load(

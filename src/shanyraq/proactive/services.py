@@ -27,13 +27,12 @@ import hmac
 import logging
 import re
 import secrets
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -85,7 +84,6 @@ logger = logging.getLogger(__name__)
 
 HANDLER: Final = "proactive.offers"
 PURPOSE: Final = "proactive offer"
-DECLARATIONS_TTL_S: Final = 5.0  # a newly published declaration is seen within seconds
 CODE_DIGITS: Final = 6
 # The parent's rights in the child's record that leave them out of offers about the child.
 WITHOUT_RIGHTS: Final = frozenset({"restricted", "deprived"})
@@ -104,14 +102,25 @@ class Declared:
 
 
 _declared: dict[str, list[Declared]] = {}
-_declared_at = 0.0
+_declared_key: tuple[int, int] | None = None
+_CATALOG_KEY = (
+    "SELECT (SELECT generation FROM catalog_catalogstate WHERE id = 1), "
+    "(SELECT max(current_version_id) FROM catalog_service)"
+)
 
 
 def declared_services(event_type: str) -> list[Declared]:
-    """The current versions of services that declare ``event_type``, read at most every few
-    seconds."""
-    global _declared_at
-    if time.monotonic() - _declared_at > DECLARATIONS_TTL_S:
+    """The current versions of services that declare ``event_type``.
+
+    Read again whenever the catalog has changed (a publication counts a change), which one
+    small query per event tells; a new declaration applies from the next event on.
+    """
+    global _declared_key
+    with connection.cursor() as cursor:
+        cursor.execute(_CATALOG_KEY)
+        row = cursor.fetchone()
+    key = (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
+    if key != _declared_key:
         found: dict[str, list[Declared]] = {}
         services = Service.objects.filter(current_version__isnull=False).select_related(
             "current_version__service__agency"
@@ -124,14 +133,14 @@ def declared_services(event_type: str) -> list[Declared]:
                 found.setdefault(declaration.event, []).append(Declared(version, declaration))
         _declared.clear()
         _declared.update(found)
-        _declared_at = time.monotonic()
+        _declared_key = key
     return list(_declared.get(event_type, ()))
 
 
 def declarations_forget() -> None:
-    """Read the declarations again at the next event (after a publication, in tests)."""
-    global _declared_at
-    _declared_at = 0.0
+    """Read the declarations again at the next event (tests, whose databases repeat keys)."""
+    global _declared_key
+    _declared_key = None
 
 
 # --- From an event to offers --------------------------------------------------------------
@@ -306,9 +315,7 @@ def offers_make(event: Event) -> list[Offer]:
         subject = records.get(subject_iin) if subject_iin else None
         if subject_iin and subject is None:
             continue  # not (or no longer) in the register: nobody to offer anything about
-        named = {
-            id(d): _candidates(event, d.proactive.recipients, subject) for _t, d in group
-        }
+        named = {id(d): _candidates(event, d.proactive.recipients, subject) for _t, d in group}
         missing = {c.iin for found in named.values() for c in found} - set(records)
         records.update(_read(versions, event, missing))
         users = _users(c.iin for found in named.values() for c in found)
