@@ -69,6 +69,11 @@ class RecordIn(Schema):
     agency: str | None = Field(None, max_length=40, pattern=CODE_PATTERN)
 
 
+class BirthFactsIn(Schema):
+    order: int | None = Field(None, ge=1, le=30, description="Which birth of the mother it is.")
+    multiple: bool | None = Field(None, description="Twins or more were born.")
+
+
 class BirthIn(Schema):
     data: dict[str, Any] = Field(
         description=(
@@ -79,6 +84,9 @@ class BirthIn(Schema):
     basis: str = Field(..., max_length=300, description="Legal basis or the birth record's number.")
     reason: str = Field("", max_length=2000)
     agency: str | None = Field(None, max_length=40, pattern=CODE_PATTERN)
+    birth: BirthFactsIn | None = Field(
+        None, description="Facts of the birth that are not in the child's record."
+    )
 
 
 class RecordUpdateIn(RecordIn):
@@ -258,7 +266,8 @@ def search(request: HttpRequest, registry: str, query: Query[SearchQuery]) -> An
         "For an agency's system or official with a writing grant on the population register. "
         "The child's record is checked as a created record is; the birth date may not be in "
         "the future and every parent named must be in the register. The answer carries the "
-        "child's new IIN as `key`. The birth is announced by a `PersonBorn` event."
+        "child's new IIN as `key`. The birth is announced by a `PersonBorn` event, with the "
+        "birth's `order` and `multiple` when given."
     ),
 )
 def birth(request: HttpRequest, body: BirthIn) -> Any:
@@ -269,6 +278,7 @@ def birth(request: HttpRequest, body: BirthIn) -> Any:
         agency=selectors.acting_agency(actor, body.agency),
         basis=body.basis,
         reason=body.reason,
+        facts=body.birth.model_dump(exclude_none=True) if body.birth else None,
     )
     return Status(201, _written(services.POPULATION, version))
 

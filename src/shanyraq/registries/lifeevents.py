@@ -76,14 +76,15 @@ def derive(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
     *,
-    birth: bool = False,
+    birth: Mapping[str, Any] | bool | None = None,
 ) -> list[LifeEvent]:
     """The life events one change of a record amounts to, in a stable order.
 
     ``op`` is ``"create"``, ``"update"`` or ``"delete"``; ``before`` is the data the change
     replaces (None for a create), ``after`` the data it writes (None or empty for a deletion).
-    ``birth`` marks a population record created by registering a birth: only such a create is
-    a ``PersonBorn``; a person created otherwise (a migration, an immigrant) was not born today.
+    ``birth`` marks a population record created by registering a birth (the birth's facts, a
+    mapping, possibly empty, or True): only such a create is a ``PersonBorn``; a person created
+    otherwise (a migration, an immigrant) was not born today.
     """
     op = str(op)
     if after is None or op not in (CREATE, UPDATE):
@@ -91,7 +92,9 @@ def derive(
     previous: Mapping[str, Any] = (before or {}) if op == UPDATE else {}
     if register_code == POPULATION:
         if op == CREATE:
-            return [_born(after)] if birth else []
+            if birth is None or birth is False:
+                return []
+            return [_born(after, birth if isinstance(birth, Mapping) else {})]
         return _person_changes(previous, after)
     if register_code == REAL_ESTATE:
         return _acquired(previous, after)
@@ -100,7 +103,7 @@ def derive(
     return []
 
 
-def _born(after: Mapping[str, Any]) -> LifeEvent:
+def _born(after: Mapping[str, Any], facts: Mapping[str, Any]) -> LifeEvent:
     parents = [
         {"iin": parent.get("iin"), "relation": parent.get("relation")}
         for parent in _items(after.get("parents"))
@@ -112,6 +115,7 @@ def _born(after: Mapping[str, Any]) -> LifeEvent:
             "birth_date": after.get("birth_date"),
             "sex": after.get("sex"),
             "parents": parents,
+            **({"birth": dict(facts)} if facts else {}),
         },
     )
 

@@ -209,7 +209,8 @@ class _Change:
     """A record whose header already carries the new version number, and that version's data.
 
     ``before`` is the data an update replaces, when the life events of the register need it;
-    ``birth`` marks the creation of a person's record by registering their birth.
+    ``birth`` marks the creation of a person's record by registering their birth, with the
+    facts of the birth the hospital gave (``order``, ``multiple``; may be empty).
     """
 
     record: Record
@@ -217,7 +218,7 @@ class _Change:
     data: dict[str, Any]
     canonical: bytes
     before: dict[str, Any] | None = None
-    birth: bool = False
+    birth: dict[str, Any] | None = None
 
 
 def _search_values(
@@ -401,9 +402,10 @@ def _insert_created(
     basis: str,
     reason: str,
     load: bool,
-    birth: bool = False,
+    births: Sequence[dict[str, Any]] | None = None,
 ) -> list[RecordVersion]:
-    """Write new records (checked data, key, canonical bytes) with their first versions."""
+    """Write new records (checked data, key, canonical bytes) with their first versions;
+    ``births``, one per record, when they are births (their facts)."""
     keys = [key for _data, key, _canonical in checked]
     if len(set(keys)) != len(keys):
         raise Conflict(
@@ -426,8 +428,16 @@ def _insert_created(
     return _write_versions(
         register=reg,
         changes=[
-            _Change(record, Operation.CREATE, data, canonical, birth=birth)
-            for record, (data, _key, canonical) in zip(records, checked, strict=True)
+            _Change(
+                record,
+                Operation.CREATE,
+                data,
+                canonical,
+                birth=births[index] if births is not None else None,
+            )
+            for index, (record, (data, _key, canonical)) in enumerate(
+                zip(records, checked, strict=True)
+            )
         ],
         actor=actor,
         agency=agency,
@@ -676,11 +686,20 @@ def _births(
     basis: str,
     reason: str,
     batch: bool,
+    facts: Sequence[Mapping[str, Any] | None] | None = None,
 ) -> list[RecordVersion]:
     reg = _register(POPULATION)
     _check_write(actor, agency, reg)
     basis = _check_basis(basis)
     _check_batch_size(children)
+    if facts is not None and len(facts) != len(children):
+        raise ValidationError(code="facts_mismatch", message=_("Give the facts of each birth."))
+    births = []
+    for index, given in enumerate(facts or [None] * len(children)):
+        try:
+            births.append(_birth_facts(given))
+        except ValidationError as exc:
+            raise _indexed(index, exc, batch) from None
     today = timezone.localdate()
     found: list[tuple[dict[str, Any], datetime.date, str]] = []
     for index, child in enumerate(children):
@@ -704,8 +723,41 @@ def _births(
         basis=basis,
         reason=reason,
         load=False,
-        birth=True,
+        births=births,
     )
+
+
+def _birth_facts(given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The facts of a birth the hospital records besides the child: which birth of the
+    mother it is (``order``, 1-30) and whether twins or more were born (``multiple``)."""
+    if given is None:
+        return {}
+    if not isinstance(given, Mapping) or set(given) - {"order", "multiple"}:
+        raise ValidationError(
+            code="bad_birth_facts",
+            message=_("The facts of a birth are its order and whether it was multiple."),
+            field="birth",
+        )
+    facts: dict[str, Any] = {}
+    order = given.get("order")
+    if order is not None:
+        if type(order) is not int or not 1 <= order <= 30:
+            raise ValidationError(
+                code="bad_birth_order",
+                message=_("The birth order is a whole number from 1 to 30."),
+                field="birth.order",
+            )
+        facts["order"] = order
+    multiple = given.get("multiple")
+    if multiple is not None:
+        if not isinstance(multiple, bool):
+            raise ValidationError(
+                code="bad_multiple_birth",
+                message=_("Say whether twins or more were born: true or false."),
+                field="birth.multiple",
+            )
+        facts["multiple"] = multiple
+    return facts
 
 
 @transaction.atomic
@@ -716,6 +768,7 @@ def birth_register(
     agency: Agency | None,
     basis: str,
     reason: str = "",
+    facts: Mapping[str, Any] | None = None,
 ) -> RecordVersion:
     """Register a birth: the child's population record, with a newly allocated IIN.
 
@@ -723,11 +776,18 @@ def birth_register(
     checks a record; the birth date must not be in the future and each parent named must be a
     person of the register. The IIN is made of the birth date, the sex and the next free serial
     (``iins.iins_allocate``). The record is written as a create, with its ledger entry, its
-    ``registry.record_created`` event and a ``PersonBorn`` life event. The actor needs a
-    writing grant of ``agency`` on the population register.
+    ``registry.record_created`` event and a ``PersonBorn`` life event, which carries the
+    birth's ``facts`` (``order``, ``multiple``) when given. The actor needs a writing grant of
+    ``agency`` on the population register.
     """
     return _births(
-        children=[child], actor=actor, agency=agency, basis=basis, reason=reason, batch=False
+        children=[child],
+        actor=actor,
+        agency=agency,
+        basis=basis,
+        reason=reason,
+        batch=False,
+        facts=[facts],
     )[0]
 
 
@@ -739,6 +799,7 @@ def births_register(
     agency: Agency | None,
     basis: str,
     reason: str = "",
+    facts: Sequence[Mapping[str, Any] | None] | None = None,
 ) -> list[RecordVersion]:
     """Register many births (at most ``MAX_BATCH``) in one transaction: all of them, or none.
 
@@ -748,5 +809,11 @@ def births_register(
     birth: each gets its ``registry.record_created`` and ``PersonBorn`` events.
     """
     return _births(
-        children=children, actor=actor, agency=agency, basis=basis, reason=reason, batch=True
+        children=children,
+        actor=actor,
+        agency=agency,
+        basis=basis,
+        reason=reason,
+        batch=True,
+        facts=facts,
     )

@@ -492,3 +492,43 @@ def test_the_future_birth_date_message_is_for_people(callers):
     client, agency = callers["agency_system"]
     response = post(client, agency, child(birth_date="2999-01-01"))
     assert response.json()["detail"] == "A date of birth cannot be in the future."
+
+
+@pytest.mark.django_db
+def test_the_facts_of_a_birth_travel_with_its_event(callers, registrar, agency):
+    client, code = callers["agency_system"]
+    response = post(client, code, birth={"order": 4, "multiple": True})
+    assert response.status_code == 201, response.content
+    born = Event.objects.get(type="PersonBorn", payload__iin=response.json()["key"])
+    assert born.payload["birth"] == {"order": 4, "multiple": True}
+    assert "birth" not in Record.objects.get(key=response.json()["key"]).versions.get().data
+    versions = services.births_register(
+        children=[child(), child(sex="F")],
+        facts=[{"order": 2}, None],
+        actor=registrar,
+        agency=agency,
+        basis="b",
+    )
+    payloads = {
+        e.payload["iin"]: e.payload
+        for e in Event.objects.filter(
+            type="PersonBorn", payload__iin__in=[v.record.key for v in versions]
+        )
+    }
+    assert payloads[versions[0].record.key]["birth"] == {"order": 2}
+    assert "birth" not in payloads[versions[1].record.key]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("facts", "field"),
+    [({"order": 0}, "birth.order"), ({"order": "4"}, "birth.order"), ({"twins": True}, "birth")],
+)
+def test_wrong_facts_of_a_birth_are_refused(registrar, agency, facts, field):
+    before = counts()
+    with pytest.raises(ValidationError) as caught:
+        services.birth_register(
+            child=child(), facts=facts, actor=registrar, agency=agency, basis="b"
+        )
+    assert caught.value.field == field
+    assert counts() == before
