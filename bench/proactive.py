@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import io
 import os
 import random
 import shutil
@@ -75,8 +76,8 @@ class Mode:
     acceptance_rate: float
 
 
-FULL = Mode("full", 25_000, 100_000, 300, 10.0, 100, 2.0)
-QUICK = Mode("quick", 500, 2_000, 40, 10.0, 10, 2.0)
+FULL = Mode("full", 25_000, 100_000, 300, 10.0, 60, 0.5)
+QUICK = Mode("quick", 500, 2_000, 40, 10.0, 10, 0.5)
 
 
 def say(text: str) -> None:
@@ -121,7 +122,7 @@ def set_up(mode: Mode) -> dict[str, Any]:
     from shanyraq.registries import services as registers
     from shanyraq.registries.definitions import registers_define_all
 
-    call_command("pki", "init", verbosity=0)
+    call_command("pki", "init", verbosity=0, stdout=io.StringIO())
     demo_load()
     registers_define_all()
     grants_ensure()

@@ -19,12 +19,21 @@ from django.utils import timezone
 
 from .models import Event, HandledEvent
 
-__all__ = ["DispatchReport", "event_record", "events_dispatch", "events_record_many", "subscribe"]
+__all__ = [
+    "DispatchReport",
+    "event_record",
+    "events_dispatch",
+    "events_record_many",
+    "subscribe",
+    "subscribe_batch",
+]
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Event], None]
+BatchHandler = Callable[[Sequence[Event]], None]
 _handlers: dict[str, dict[str, Handler]] = {}
+_batch_handlers: dict[str, dict[str, BatchHandler]] = {}
 
 MAX_ATTEMPTS = 20
 
@@ -34,6 +43,22 @@ def subscribe(event_type: str, name: str) -> Callable[[Handler], Handler]:
 
     def register(handler: Handler) -> Handler:
         _handlers.setdefault(event_type, {})[name] = handler
+        return handler
+
+    return register
+
+
+def subscribe_batch(event_type: str, name: str) -> Callable[[BatchHandler], BatchHandler]:
+    """Register ``handler`` for ``event_type``, given many events of that type at once.
+
+    The handler and the batch's receipts commit together; when the batch fails, each event
+    is handed over again alone, so that one bad event holds back only itself.
+    """
+
+    def register(handler: BatchHandler) -> BatchHandler:
+        _batch_handlers.setdefault(event_type, {})[name] = handler
+        single: Handler = lambda event: handler([event])  # noqa: E731
+        _handlers.setdefault(event_type, {})[name] = single
         return handler
 
     return register
@@ -84,7 +109,8 @@ def events_dispatch(*, batch: int = 500) -> DispatchReport:
     """Deliver pending events once; return what was done.
 
     Events no handler listens to are marked delivered together; the receipts of the batch's
-    other events are read in one query.
+    other events are read in one query; batch handlers get all their events at once, and the
+    events whose batch failed are handed to them one by one.
     """
     report = DispatchReport()
     pending = list(
@@ -98,10 +124,16 @@ def events_dispatch(*, batch: int = 500) -> DispatchReport:
         report.events += len(unheard)
     heard = [e for e in pending if handlers_for(e.type)]
     receipts: dict[int, set[str]] = {}
-    for event_id, handler in HandledEvent.objects.filter(
+    for event_id, receipt in HandledEvent.objects.filter(
         event_id__in=[e.pk for e in heard]
     ).values_list("event_id", "handler"):
-        receipts.setdefault(event_id, set()).add(handler)
+        receipts.setdefault(event_id, set()).add(receipt)
+    for event_type, name, batch_handler in _batches(heard):
+        todo = [e for e in heard if e.type == event_type and name not in receipts.get(e.pk, ())]
+        if todo and _handle_batch(todo, name, batch_handler):
+            report.handled += len(todo)
+            for event in todo:
+                receipts.setdefault(event.pk, set()).add(name)
     for event in heard:
         report.events += 1
         done = receipts.get(event.pk, set())
@@ -119,3 +151,25 @@ def events_dispatch(*, batch: int = 500) -> DispatchReport:
         else:
             Event.objects.filter(pk=event.pk).update(attempts=event.attempts + 1)
     return report
+
+
+def _batches(events: Sequence[Event]) -> list[tuple[str, str, BatchHandler]]:
+    types = dict.fromkeys(e.type for e in events)
+    return [
+        (event_type, name, handler)
+        for event_type in types
+        for name, handler in _batch_handlers.get(event_type, {}).items()
+    ]
+
+
+def _handle_batch(events: Sequence[Event], name: str, handler: BatchHandler) -> bool:
+    """Hand ``events`` over at once with their receipts; False when that failed (the events
+    are then handed over one by one)."""
+    try:
+        with transaction.atomic():
+            HandledEvent.objects.bulk_create([HandledEvent(event=e, handler=name) for e in events])
+            handler(events)
+    except Exception:  # one at a time next, so that a bad event holds back only itself
+        logger.warning("events: a batch of %s for %s failed; one at a time", len(events), name)
+        return False
+    return True

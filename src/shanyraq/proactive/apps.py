@@ -13,7 +13,7 @@ class ProactiveConfig(AppConfig):
         from shanyraq.events import services as events
 
         from .declarations import LIFE_EVENTS
-        from .services import HANDLER, handle_life_event
+        from .services import HANDLER, handle_life_events
 
         for event_type in sorted(LIFE_EVENTS):
-            events.subscribe(event_type, HANDLER)(handle_life_event)
+            events.subscribe_batch(event_type, HANDLER)(handle_life_events)

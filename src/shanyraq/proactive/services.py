@@ -42,6 +42,7 @@ from shanyraq.accounts.models import User
 from shanyraq.casework import services as casework
 from shanyraq.casework.models import FINAL_STATUSES
 from shanyraq.catalog.models import Service, ServiceVersion
+from shanyraq.core.bulk import insert_rows
 from shanyraq.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from shanyraq.core.text import LANGUAGES, TranslatedText
 from shanyraq.documents import esign
@@ -70,11 +71,12 @@ __all__ = [
     "WorkReport",
     "ages_check",
     "consent_withdraw",
-    "handle_life_event",
+    "handle_life_events",
     "offer_accept",
     "offer_decline",
     "offers_expire",
     "offers_make",
+    "offers_make_many",
     "sms_reply_receive",
     "sms_signature",
     "work_once",
@@ -187,30 +189,6 @@ def _named_in(event: Event) -> list[str]:
     return [str(i) for i in [*parents, *(payload.get("persons") or [])] if i]
 
 
-def _read(
-    versions: Sequence[ServiceVersion], event: Event, keys: Iterable[str]
-) -> dict[str, dict[str, Any] | None]:
-    """Population records by IIN, read (and recorded in the data tracker) by the agency of
-    ``versions`` for offering them."""
-    wanted = sorted({k for k in keys if k})
-    if not wanted:
-        return {}
-    agency = versions[0].service.agency
-    codes = ", ".join(v.service.code for v in versions)
-    found = registers.records_read_for_case(
-        agency=agency,
-        reads=[("population", iin, None) for iin in wanted],
-        purpose=f"{PURPOSE}: {codes}"[: access_log.MAX_PURPOSE],
-        basis=str(versions[0].legal_basis.get("en") or "service")[: access_log.MAX_BASIS],
-        case_ref=f"event {event.pk}",
-        system_name=f"{agency.code} proactive services",
-    )
-    return {
-        iin: (dict(read.data) if (read := found.get(("population", iin))) is not None else None)
-        for iin in wanted
-    }
-
-
 def _facts(
     event: Event, subject: Mapping[str, Any] | None, recipient: _Recipient
 ) -> dict[str, Any]:
@@ -263,10 +241,171 @@ def _service_names(items: Sequence[OfferItem]) -> TranslatedText:
     return TranslatedText(**{lang: "; ".join(n.get(lang) for n in names) for lang in LANGUAGES})
 
 
-def _notify_offer(offer: Offer, items: Sequence[OfferItem]) -> None:
-    if offer.user is None:
-        return  # no account yet: the offer waits for them in the portal
-    notifications.notify(
+def offers_make(event: Event) -> list[Offer]:
+    """Make the offers ``event`` calls for; idempotent."""
+    return offers_make_many([event])
+
+
+@dataclass
+class _Match:
+    """One person offered services after one event."""
+
+    event: Event
+    recipient: _Recipient
+    found: list[tuple[Trigger, Declared, dict[str, Any]]]
+
+
+def _declared_for(event: Event) -> list[Declared]:
+    return [
+        d
+        for d in declared_services(event.type)
+        if not d.proactive.ages or event.payload.get("age") in d.proactive.ages
+    ]
+
+
+def _system_reads(
+    event: Event, group: Sequence[Declared], keys: Iterable[str]
+) -> registers.SystemRead:
+    """What the agency of ``group`` reads about ``event``'s people to offer its services."""
+    version = group[0].version
+    agency = version.service.agency
+    codes = ", ".join(d.version.service.code for d in group)
+    return registers.SystemRead(
+        agency=agency,
+        purpose=f"{PURPOSE}: {codes}"[: access_log.MAX_PURPOSE],
+        basis=str(version.legal_basis.get("en") or "service")[: access_log.MAX_BASIS],
+        case_ref=f"event {event.pk}",
+        system_name=f"{agency.code} proactive services",
+        keys=sorted({k for k in keys if k}),
+    )
+
+
+@transaction.atomic
+def offers_make_many(events: Sequence[Event]) -> list[Offer]:
+    """Make the offers ``events`` call for (the handler of every life event, given many at
+    once): the records they need are read in one query and their reads recorded in one
+    insert, and the offers, their services and their messages are written together.
+    Idempotent: an event already handled makes nothing again."""
+    handled = set(Trigger.objects.filter(event__in=list(events)).values_list("event_id", flat=True))
+    todo = [(e, _declared_for(e)) for e in events if e.pk not in handled]
+    todo = [(e, declared) for e, declared in todo if declared]
+    if not todo:
+        return []
+    now = timezone.now()
+    triggers = Trigger.objects.bulk_create(
+        [
+            Trigger(
+                event=event,
+                service_version=d.version,
+                event_type=event.type,
+                event_at=event.created_at,
+                created_at=now,
+            )
+            for event, declared in todo
+            for d in declared
+        ]
+    )
+    pending = iter(triggers)
+    plans = []
+    reads = []
+    for event, declared in todo:
+        by_agency: dict[int, list[tuple[Trigger, Declared]]] = {}
+        for d in declared:
+            by_agency.setdefault(d.version.service.agency_id, []).append((next(pending), d))
+        keys = {_subject_iin(event), *_named_in(event)}
+        for group in by_agency.values():
+            reads.append(_system_reads(event, [d for _t, d in group], keys))
+        plans.append((event, by_agency))
+    records = registers.population_read_for_systems(reads)
+    # A record changed since its event may name people the event does not: read them too.
+    named: dict[tuple[int, int], list[_Recipient]] = {}
+    more = []
+    for event, by_agency in plans:
+        subject = records.get(_subject_iin(event))
+        for group in by_agency.values():
+            for trigger, d in group:
+                found = _candidates(event, d.proactive.recipients, subject)
+                named[(event.pk, trigger.pk)] = found
+                missing = [c.iin for c in found if c.iin not in records]
+                if missing:
+                    more.append(_system_reads(event, [d for _t, d in group], missing))
+    if more:
+        records.update(registers.population_read_for_systems(more))
+    everyone = {c.iin for found in named.values() for c in found}
+    users = _users(everyone)
+    phones = _phones(users.values())
+    matches: dict[tuple[int, str], _Match] = {}
+    for event, by_agency in plans:
+        subject_iin = _subject_iin(event)
+        subject = records.get(subject_iin) if subject_iin else None
+        if subject_iin and subject is None:
+            continue  # not (or no longer) in the register: nobody to offer anything about
+        for group in by_agency.values():
+            for trigger, d in group:
+                for candidate in named[(event.pk, trigger.pk)]:
+                    record = records.get(candidate.iin)
+                    if record is None or record.get("date_of_death"):
+                        continue  # only living people in the register are offered anything
+                    user = users.get(candidate.iin)
+                    person = _Recipient(
+                        candidate.iin,
+                        candidate.relation,
+                        record,
+                        user,
+                        phones.get(user.pk, "") if user is not None else "",
+                    )
+                    facts = _facts(event, subject, person)
+                    if not _entitled(d.proactive, facts):
+                        continue
+                    match = matches.setdefault((event.pk, candidate.iin), _Match(event, person, []))
+                    match.found.append((trigger, d, _answers(d.proactive, facts)))
+                    trigger.offered += 1
+    Trigger.objects.bulk_update([t for t in triggers if t.offered], ["offered"], batch_size=1000)
+    offers = Offer.objects.bulk_create(
+        [
+            Offer(
+                event=m.event,
+                event_type=m.event.type,
+                event_at=m.event.created_at,
+                iin=m.recipient.iin,
+                user=m.recipient.user,
+                relation=m.recipient.relation,
+                subject_iin=_subject_iin(m.event)
+                if _subject_iin(m.event) != m.recipient.iin
+                else "",
+                code=_new_code(),
+                deadline=now
+                + datetime.timedelta(days=max(d.proactive.offer_days for _t, d, _a in m.found)),
+                created_at=now,
+            )
+            for m in matches.values()
+        ]
+    )
+    items = OfferItem.objects.bulk_create(
+        [
+            OfferItem(offer=offer, trigger=t, service_version=d.version, answers=answers)
+            for offer, m in zip(offers, matches.values(), strict=True)
+            for t, d, answers in m.found
+        ],
+        batch_size=2000,
+    )
+    by_offer: dict[int, list[OfferItem]] = {}
+    for item in items:
+        by_offer.setdefault(item.offer_id, []).append(item)
+    # New offers, new occasions: their messages are written with them, in a few inserts.
+    rows = [
+        row
+        for offer in offers
+        if offer.user is not None
+        for row in _offer_message(offer, by_offer[offer.pk]).rows()
+    ]
+    insert_rows(rows)
+    return offers
+
+
+def _offer_message(offer: Offer, items: Sequence[OfferItem]) -> notifications.Message:
+    assert offer.user is not None
+    return notifications.message_compose(
         recipient=offer.user,
         template="offer.made",
         context={
@@ -279,93 +418,9 @@ def _notify_offer(offer: Offer, items: Sequence[OfferItem]) -> None:
     )
 
 
-@transaction.atomic
-def offers_make(event: Event) -> list[Offer]:
-    """Make the offers ``event`` calls for (the handler of every life event); idempotent."""
-    declared = [
-        d
-        for d in declared_services(event.type)
-        if not d.proactive.ages or event.payload.get("age") in d.proactive.ages
-    ]
-    if not declared or Trigger.objects.filter(event=event).exists():
-        return []  # nothing listens, or handled before: offers are made once
-    now = timezone.now()
-    triggers = Trigger.objects.bulk_create(
-        [
-            Trigger(
-                event=event,
-                service_version=d.version,
-                event_type=event.type,
-                event_at=event.created_at,
-                created_at=now,
-            )
-            for d in declared
-        ]
-    )
-    by_agency: dict[int, list[tuple[Trigger, Declared]]] = {}
-    for trigger, d in zip(triggers, declared, strict=True):
-        by_agency.setdefault(d.version.service.agency_id, []).append((trigger, d))
-    subject_iin = _subject_iin(event)
-    matched: dict[str, tuple[_Recipient, list[tuple[Trigger, Declared, dict[str, Any]]]]] = {}
-    for group in by_agency.values():
-        versions = [d.version for _t, d in group]
-        # The subject and the people the event names, in one read; anyone the subject's
-        # record names beyond them (a record changed since the event), in a second.
-        records = _read(versions, event, {subject_iin, *_named_in(event)})
-        subject = records.get(subject_iin) if subject_iin else None
-        if subject_iin and subject is None:
-            continue  # not (or no longer) in the register: nobody to offer anything about
-        named = {id(d): _candidates(event, d.proactive.recipients, subject) for _t, d in group}
-        missing = {c.iin for found in named.values() for c in found} - set(records)
-        records.update(_read(versions, event, missing))
-        users = _users(c.iin for found in named.values() for c in found)
-        phones = _phones(users.values())
-        for trigger, d in group:
-            for candidate in named[id(d)]:
-                candidate.record = records.get(candidate.iin)
-                if candidate.record is None or candidate.record.get("date_of_death"):
-                    continue  # only living people in the register are offered anything
-                candidate.user = users.get(candidate.iin)
-                if candidate.user is not None:
-                    candidate.phone = phones.get(candidate.user.pk, "")
-                facts = _facts(event, subject, candidate)
-                if not _entitled(d.proactive, facts):
-                    continue
-                entry = matched.setdefault(candidate.iin, (candidate, []))
-                entry[1].append((trigger, d, _answers(d.proactive, facts)))
-                trigger.offered += 1
-    for trigger in triggers:
-        if trigger.offered:
-            trigger.save(update_fields=["offered"])
-    offers = []
-    for recipient, found in matched.values():
-        offer = Offer.objects.create(
-            event=event,
-            event_type=event.type,
-            event_at=event.created_at,
-            iin=recipient.iin,
-            user=recipient.user,
-            relation=recipient.relation,
-            subject_iin=subject_iin if subject_iin != recipient.iin else "",
-            code=_new_code(),
-            deadline=now
-            + datetime.timedelta(days=max(d.proactive.offer_days for _t, d, _a in found)),
-            created_at=now,
-        )
-        items = OfferItem.objects.bulk_create(
-            [
-                OfferItem(offer=offer, trigger=t, service_version=d.version, answers=answers)
-                for t, d, answers in found
-            ]
-        )
-        _notify_offer(offer, items)
-        offers.append(offer)
-    return offers
-
-
-def handle_life_event(event: Event) -> None:
-    """The events outbox's handler for every life event."""
-    offers_make(event)
+def handle_life_events(events: Sequence[Event]) -> None:
+    """The events outbox's handler for every life event, given many at once."""
+    offers_make_many(events)
 
 
 # --- Answering an offer -------------------------------------------------------------------

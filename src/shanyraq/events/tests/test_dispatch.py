@@ -76,3 +76,32 @@ def test_events_nobody_listens_to_are_delivered_together_in_order():
     report = services.events_dispatch(batch=2)
     assert (report.events, report.handled) == (1, 2)
     assert sorted(calls) == [("counter", heard.pk), ("flaky", heard.pk)]
+
+
+batches: list[list[int]] = []
+
+
+@services.subscribe_batch("test.batched", "test.batch")
+def _batch(events) -> None:
+    if any(e.payload.get("bad") for e in events):
+        raise RuntimeError("one of them is bad")
+    batches.append([e.pk for e in events])
+
+
+def test_a_batch_handler_gets_the_events_together_and_a_bad_one_alone():
+    batches.clear()
+    with transaction.atomic():
+        good = services.events_record_many(type="test.batched", payloads=[{}, {}])
+    report = services.events_dispatch()
+    assert batches == [[e.pk for e in good]]
+    assert (report.events, report.handled, report.failed) == (2, 2, 0)
+    batches.clear()
+    with transaction.atomic():
+        mixed = services.events_record_many(type="test.batched", payloads=[{}, {"bad": 1}, {}])
+    report = services.events_dispatch()
+    # The batch failed as a whole: each event was then handed over alone.
+    assert batches == [[mixed[0].pk], [mixed[2].pk]]
+    assert (report.handled, report.failed) == (2, 1)
+    assert HandledEvent.objects.filter(event__in=mixed).count() == 2
+    bad = Event.objects.get(pk=mixed[1].pk)
+    assert bad.dispatched_at is None and bad.attempts == 1
