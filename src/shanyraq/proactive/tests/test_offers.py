@@ -283,3 +283,60 @@ def test_measures_count_what_each_service_did(family: Family) -> None:
     assert selectors.measures(agency_ids=[family.justice.pk])[0].service == "birth-certificate"
     share = selectors.delivery_share()
     assert (share.proactive, share.total) == (2, 2)
+
+
+def test_a_service_that_needs_a_signature_is_applied_for_only_when_signed(
+    family: Family, settings, tmp_path
+) -> None:
+    from shanyraq.catalog.models import ServiceVersion
+    from shanyraq.core.errors import PermissionDenied
+    from shanyraq.documents import pki
+    from shanyraq.testing.esign import key_of, webcrypto_signature
+
+    settings.PKI_DIR = tmp_path / "pki"
+    pki.pki_init()
+    ServiceVersion.objects.filter(pk=family.certificate.pk).update(esign_required=True)
+    services.declarations_forget()
+    event = announce_birth(family)
+    events.events_dispatch()
+    offer = _offers(event)[family.mother.iin]
+    signed = offer.items.get(service_version=family.certificate)
+    assert services.needs_signature(signed)
+    with pytest.raises(PermissionDenied):
+        services.offer_accept(offer=offer, person=family.mother)
+    assert not Application.objects.exists() and not Consent.objects.exists()
+    key, serial = key_of(family.mother)
+    wrong = services.signing_content(offer.items.get(service_version=family.benefit))
+    forged = {
+        signed.pk: services.esign.Signature(
+            certificate=serial, value=webcrypto_signature(key, wrong)
+        )
+    }
+    services.offer_accept(offer=offer, person=family.mother, signatures=forged)
+    signed.refresh_from_db()
+    assert signed.status == ItemStatus.FAILED and signed.application is None
+    assert offer.items.get(service_version=family.benefit).status == ItemStatus.APPLIED
+
+
+def test_a_correct_signature_applies_for_the_signed_service(
+    family: Family, settings, tmp_path
+) -> None:
+    from shanyraq.catalog.models import ServiceVersion
+    from shanyraq.documents import pki
+    from shanyraq.testing.esign import key_of, webcrypto_signature
+
+    settings.PKI_DIR = tmp_path / "pki"
+    pki.pki_init()
+    ServiceVersion.objects.filter(pk=family.certificate.pk).update(esign_required=True)
+    services.declarations_forget()
+    event = announce_birth(family)
+    events.events_dispatch()
+    offer = _offers(event)[family.mother.iin]
+    signed = offer.items.get(service_version=family.certificate)
+    key, serial = key_of(family.mother)
+    signature = services.esign.Signature(
+        certificate=serial, value=webcrypto_signature(key, services.signing_content(signed))
+    )
+    services.offer_accept(offer=offer, person=family.mother, signatures={signed.pk: signature})
+    signed.refresh_from_db()
+    assert signed.status == ItemStatus.APPLIED and signed.application is not None
