@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shanyraq.core.errors import RateLimited, ValidationError
+from shanyraq.core.sql import plain_cursor
 
 from .models import ApiToken, LoginAttempt, Membership, Role, User
 
@@ -94,60 +95,81 @@ def token_create(
     return token, secret
 
 
-# The token's own columns, then its holder's.
-_TOKEN_HOLDER = (
-    "SELECT t.id, t.expires_at, t.last_used_at, u.* "
-    "FROM accounts_apitoken t JOIN accounts_user u ON u.id = t.user_id "
-    "WHERE t.key_hash = %s AND t.revoked_at IS NULL"
-)
-_TOKEN_FIELDS = 3
+class _TokenQuery:
+    """The plain query that reads a token with its holder, and which of its columns need
+    converting to the values the ORM would give: worked out once per kind of database."""
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        quote = connection.ops.quote_name
+        user_fields = list(User._meta.concrete_fields)
+        token_fields = [ApiToken._meta.get_field(name) for name in ("expires_at", "last_used_at")]
+        columns = ", ".join(f"u.{quote(str(f.column))}" for f in user_fields)
+        # The token's own columns, then its holder's, in the order of the model's fields.
+        self.sql = (
+            f"SELECT t.id, t.expires_at, t.last_used_at, {columns} "  # noqa: S608
+            "FROM accounts_apitoken t JOIN accounts_user u ON u.id = t.user_id "
+            "WHERE t.key_hash = %s AND t.revoked_at IS NULL"
+        )
+        self.token_fields = token_fields
+        # The holder's fields by position, None where the column is the value already.
+        self.user_fields = [f if _converters(connection, f) else None for f in user_fields]
+        self.attnames = [f.attname for f in user_fields]
+
+
+_TOKEN_QUERIES: dict[str, _TokenQuery] = {}
+
+
+def _converters(connection: BaseDatabaseWrapper, field: Any) -> list[Any]:
+    return [
+        *connection.ops.get_db_converters(field.cached_col),
+        *field.get_db_converters(connection),
+    ]
+
+
+def _converted(connection: BaseDatabaseWrapper, field: Any, value: Any) -> Any:
+    """A column's value from a plain query as the ORM gives it (a datetime, not SQLite's text)."""
+    for converter in _converters(connection, field):
+        value = converter(value, field.cached_col, connection)
+    return value
 
 
 def token_authenticate(secret: str) -> User | None:
     """The active user a bearer token belongs to, or None.
 
     Every request a program makes comes through here, so the token and its holder are read
-    by one plain query: building the same ORM query each time would cost several times more.
+    by one plain query (prepared on PostgreSQL: ``core.sql``), whose text and column
+    conversions are worked out once: building the same ORM query each time would cost
+    several times more.
     """
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(_TOKEN_HOLDER, [_hash_secret(secret)])
+    db = connections[DEFAULT_DB_ALIAS]
+    query = _TOKEN_QUERIES.get(db.vendor)
+    if query is None:
+        query = _TOKEN_QUERIES[db.vendor] = _TokenQuery(db)
+    with plain_cursor(db.alias) as cursor:
+        cursor.execute(query.sql, [_hash_secret(secret)])
         row = cursor.fetchone()
-        if row is None:
-            return None
-        columns = [column[0] for column in cursor.description[_TOKEN_FIELDS:]]
+    if row is None:
+        return None
     token_id = row[0]
-    expires_at = _converted(ApiToken._meta.get_field("expires_at"), row[1])
-    last_used_at = _converted(ApiToken._meta.get_field("last_used_at"), row[2])
+    expires_at, last_used_at = (
+        _converted(db, field, value)
+        for field, value in zip(query.token_fields, row[1:3], strict=True)
+    )
     now = timezone.now()
     if expires_at is not None and expires_at <= now:
         return None
-    user = _user_from_row(columns, row[_TOKEN_FIELDS:])
+    values = [
+        value if field is None else _converted(db, field, value)
+        for field, value in zip(query.user_fields, row[3:], strict=True)
+    ]
+    user = User.from_db(db.alias, query.attnames, values)
     if not user.is_active:
         return None
     if last_used_at is None or now - last_used_at > timedelta(minutes=5):
         ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
     return user
-
-
-def _user_from_row(columns: list[str], values: Sequence[Any]) -> User:
-    """A ``User`` from the columns of its table, as the ORM would have read it."""
-    by_column = dict(zip(columns, values, strict=True))
-    fields = User._meta.concrete_fields
-    raw = [by_column[str(field.column)] for field in fields]
-    converted = [_converted(field, value) for field, value in zip(fields, raw, strict=True)]
-    return User.from_db(connection.alias, [f.attname for f in fields], converted)
-
-
-def _converted(field: Any, value: Any) -> Any:
-    """A column's value from a plain query as the ORM gives it (a datetime, not SQLite's text)."""
-    for converter in [
-        *connection.ops.get_db_converters(field.cached_col),
-        *field.get_db_converters(connection),
-    ]:
-        value = converter(value, field.cached_col, connection)
-    return value
 
 
 def token_revoke(*, token: ApiToken) -> None:

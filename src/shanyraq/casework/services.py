@@ -11,6 +11,7 @@ and work for the worker. Anything not allowed raises a ``DomainError`` and chang
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import hashlib
 import json
@@ -35,6 +36,7 @@ from shanyraq.core.calendar import kazakhstan_calendar
 from shanyraq.core.canonical_json import canonicalize
 from shanyraq.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from shanyraq.core.national_id import is_valid_iin, make_bin
+from shanyraq.core.sql import plain_cursor
 from shanyraq.core.text import LANGUAGES
 from shanyraq.documents import esign
 from shanyraq.documents import services as documents
@@ -53,6 +55,7 @@ from .forms import (
     form_problems,
     prefill_fields,
     prefill_values,
+    schema_key,
     step_count,
     step_fields,
     step_problems,
@@ -117,8 +120,10 @@ _STATUS_OF_CASE = {
 _CASE_OF_STATUS = {status: case for case, status in _STATUS_OF_CASE.items()}
 # Application-number sequences known to exist, per database connection alias.
 _SEQUENCES_MADE: set[tuple[str, str]] = set()
-# Service versions taking applications, by (id, last change).
+# Service versions taking applications, by (id, last change), and what is worked out from
+# each once (``_loaded``).
 _VERSIONS: dict[tuple[Any, ...], ServiceVersion] = {}
+_LOADED: dict[int, tuple[ServiceVersion, _Loaded]] = {}
 _VERSIONS_KEPT = 256
 
 
@@ -139,6 +144,28 @@ def _answer_by(now: datetime.datetime) -> datetime.date:
     return _calendar().add_working_days(_local(now).date(), ANSWER_DAYS)
 
 
+def _number_sequence(year: int) -> str:
+    """The PostgreSQL sequence of the year's application numbers, made on first use."""
+    sequence = f"casework_application_number_{year}"
+    if (connection.alias, sequence) not in _SEQUENCES_MADE:
+        with connection.cursor() as cursor:
+            try:
+                # Two first submissions of a year can both find no sequence: the second
+                # waits for the first to commit and then fails, with the sequence there.
+                with transaction.atomic():
+                    cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {sequence}")
+            except IntegrityError:
+                pass
+        # Remembered once it is surely there: a rolled-back creation leaves no sequence.
+        made = (connection.alias, sequence)
+        transaction.on_commit(lambda: _SEQUENCES_MADE.add(made))
+    return sequence
+
+
+def _numbered(year: int, value: int) -> str:
+    return f"A{year}-{value:07d}"
+
+
 def _next_number(now: datetime.datetime) -> str:
     """The next application number of the year, ``A2026-0000123``.
 
@@ -150,20 +177,8 @@ def _next_number(now: datetime.datetime) -> str:
     """
     year = _local(now).year
     if connection.vendor == "postgresql":
-        sequence = f"casework_application_number_{year}"
         with connection.cursor() as cursor:
-            if (connection.alias, sequence) not in _SEQUENCES_MADE:
-                try:
-                    # Two first submissions of a year can both find no sequence: the second
-                    # waits for the first to commit and then fails, with the sequence there.
-                    with transaction.atomic():
-                        cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {sequence}")
-                except IntegrityError:
-                    pass
-                # Remembered once it is surely there: a rolled-back creation leaves no sequence.
-                made = (connection.alias, sequence)
-                transaction.on_commit(lambda: _SEQUENCES_MADE.add(made))
-            cursor.execute("SELECT nextval(%s)", [sequence])
+            cursor.execute("SELECT nextval(%s)", [_number_sequence(year)])
             row = cursor.fetchone()
         value = int(row[0]) if row else 0
     else:
@@ -171,11 +186,16 @@ def _next_number(now: datetime.datetime) -> str:
         Counter.objects.get_or_create(name=name)
         Counter.objects.filter(name=name).update(value=F("value") + 1)
         value = Counter.objects.get(name=name).value
-    return f"A{year}-{value:07d}"
+    return _numbered(year, value)
 
 
 _CURRENT_VERSION = (
     "SELECT v.id, v.updated_at FROM catalog_service s "
+    "JOIN catalog_serviceversion v ON v.id = s.current_version_id WHERE s.code = %s"
+)
+# The same, and the next application number from the year's sequence (PostgreSQL).
+_CURRENT_VERSION_NUMBERED = (
+    "SELECT v.id, v.updated_at, nextval(%s) FROM catalog_service s "
     "JOIN catalog_serviceversion v ON v.id = s.current_version_id WHERE s.code = %s"
 )
 
@@ -187,23 +207,66 @@ def service_version_for_applying(service_code: str) -> ServiceVersion:
     rules, parsed from JSON) is kept in memory by id and last change, so a busy service's
     submissions do not read and parse the same definition again and again.
     """
-    with connection.cursor() as cursor:  # every submission asks: a plain query
+    with plain_cursor() as cursor:  # every submission asks: a plain query
         cursor.execute(_CURRENT_VERSION, [service_code])
         row = cursor.fetchone()
+    return _version_taking_applications(row)
+
+
+def _version_taking_applications(row: Sequence[Any] | None) -> ServiceVersion:
+    """The version ``row`` (its id and last change) names, from memory when it has not
+    changed, or an error when there is none or it takes no applications online."""
     if row is None:
         raise NotFound(code="service_not_found", message=_("There is no such service."))
-    version = _VERSIONS.get(row)
+    key = (row[0], row[1])
+    version = _VERSIONS.get(key)
     if version is None:
         version = ServiceVersion.objects.select_related("service__agency").get(pk=row[0])
         if len(_VERSIONS) >= _VERSIONS_KEPT:
             _VERSIONS.clear()
-        _VERSIONS[row] = version
+            _LOADED.clear()
+        _VERSIONS[key] = version
     if not version.form or not version.process:
         raise ValidationError(
             code="not_online",
             message=_("This service does not take applications online."),
         )
     return version
+
+
+def _applying(service_code: str, now: datetime.datetime) -> tuple[ServiceVersion, str]:
+    """``service_version_for_applying`` and ``_next_number``: on PostgreSQL one query reads
+    the current version and takes a number (only when the service exists)."""
+    if connection.vendor != "postgresql":
+        return service_version_for_applying(service_code), _next_number(now)
+    year = _local(now).year
+    sequence = _number_sequence(year)
+    with plain_cursor() as cursor:
+        cursor.execute(_CURRENT_VERSION_NUMBERED, [sequence, service_code])
+        row = cursor.fetchone()
+    version = _version_taking_applications(row)
+    assert row is not None
+    return version, _numbered(year, int(row[2]))
+
+
+class _Loaded(NamedTuple):
+    """What a submission needs of a version, worked out from its definition."""
+
+    process: workflow.Process
+    form_key: str  # ``forms.schema_key``
+
+
+def _loaded(version: ServiceVersion) -> _Loaded:
+    """What a version kept in memory (``_VERSIONS``, never changed there) needs, worked out
+    once for it."""
+    held = _LOADED.get(id(version))
+    if held is None or held[0] is not version:
+        loaded = _Loaded(
+            process=workflow.load_process(workflow_of(version.process or {})),
+            form_key=schema_key(version.form or {}),
+        )
+        held = _LOADED[id(version)] = (version, loaded)
+    return held[1]
 
 
 def _purpose(application: Application) -> str:
@@ -452,7 +515,6 @@ class Applied(NamedTuple):
     history: list[CaseEvent]
 
 
-@transaction.atomic
 def application_apply(
     *,
     applicant: User,
@@ -465,67 +527,97 @@ def application_apply(
     system that has every answer at hand).
 
     The same as ``application_start``, ``application_save`` of the whole form and
-    ``application_submit`` in one transaction, with the same checks, prefill and history,
-    written once: no draft is kept when an answer is wrong. A key already used for another
+    ``application_submit``, with the same checks, prefill and history, written once and
+    all or nothing: no draft is kept when an answer is wrong. A key already used for another
     of the applicant's applications raises ``IntegrityError`` (the caller looks the earlier
     application up). ``signature`` signs ``values`` as they are sent.
+
+    On PostgreSQL the service's version is read and a number taken before anything is
+    written (neither takes a lock, so a transaction around them would change nothing); when
+    all there is to write is the application, its history, its work item and its message,
+    they go as one statement, a transaction by itself. The register reads of a prefill (which
+    are recorded), a signature and the other parties' requests are written with them in one
+    transaction. SQLite, which counts numbers in a row, does it all in one transaction.
     """
     if not applicant.iin or not is_valid_iin(applicant.iin):
         raise PermissionDenied(
             code="iin_required", message=_("Only people with an IIN can apply online.")
         )
     key = idempotency_key_clean(idempotency_key)
-    version = service_version_for_applying(service_code)
-    form = version.form or {}
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            return _apply(applicant, service_code, values, key, signature)
+    return _apply(applicant, service_code, values, key, signature)
+
+
+def _apply(
+    applicant: User,
+    service_code: str,
+    values: Mapping[str, Any],
+    key: str,
+    signature: esign.Signature | None,
+) -> Applied:
     now = _now()
-    application = Application(
-        number=_next_number(now),
-        service_version=version,
-        agency=version.service.agency,
-        applicant=applicant,
-        idempotency_key=key,
-        submitted_at=now,
-        created_at=now,
-        updated_at=now,
-    )
-    application.prefilled = prefill_values(form, _prefill_facts(application))
-    problems, cleaned = form_problems(form, values, application.prefilled)
-    if problems:
-        raise _invalid_answers(problems)
-    if len(json.dumps(cleaned, ensure_ascii=False).encode()) > MAX_ANSWERS_BYTES:
-        raise _invalid_answers(
-            [{"field": "$", "message": gettext("The answers are too long altogether.")}]
+    version, number = _applying(service_code, now)
+    form = version.form or {}
+    loaded = _loaded(version)
+    writes_before = bool(prefill_fields(form)) or signature is not None
+    with transaction.atomic() if writes_before else contextlib.nullcontext():
+        application = Application(
+            number=number,
+            service_version=version,
+            agency=version.service.agency,
+            applicant=applicant,
+            idempotency_key=key,
+            submitted_at=now,
+            created_at=now,
+            updated_at=now,
         )
-    application.answers = cleaned
-    application.form_step = step_count(form)
-    parties = _parties(application)
-    _signed(application, applicant, values, signature)
-    created = CaseEvent(
-        application=application,
-        action="created",
-        status=Status.DRAFT,
-        actor=applicant,
-        actor_kind="applicant",
-        at=now,
-    )
-    if not parties:
-        history = _start_case(
-            application, now, actor=applicant, actor_kind="applicant", earlier=[created]
+        application.prefilled = prefill_values(form, _prefill_facts(application))
+        problems, cleaned = form_problems(form, values, application.prefilled, key=loaded.form_key)
+        if problems:
+            raise _invalid_answers(problems)
+        if len(json.dumps(cleaned, ensure_ascii=False).encode()) > MAX_ANSWERS_BYTES:
+            raise _invalid_answers(
+                [{"field": "$", "message": gettext("The answers are too long altogether.")}]
+            )
+        application.answers = cleaned
+        application.form_step = step_count(form)
+        parties = _parties(application)
+        _signed(application, applicant, values, signature)
+        created = CaseEvent(
+            application=application,
+            action="created",
+            status=Status.DRAFT,
+            actor=applicant,
+            actor_kind="applicant",
+            at=now,
         )
-        return Applied(application, history)
-    application.status = Status.AWAITING_PARTIES
-    application.save(force_insert=True)
-    submitted = CaseEvent(
-        application=application,
-        action=workflow.SUBMIT,
-        status=application.status,
-        actor=applicant,
-        actor_kind="applicant",
-        at=now,
-    )
-    CaseEvent.objects.bulk_create([created, submitted])
-    _ask_parties(application, parties, now)
-    return Applied(application, [created, submitted])
+        if not parties:
+            # The application, its history, its work item and its message: all at once.
+            history = _start_case(
+                application,
+                now,
+                actor=applicant,
+                actor_kind="applicant",
+                earlier=[created],
+                process=loaded.process,
+            )
+            return Applied(application, history)
+        with transaction.atomic():
+            application.status = Status.AWAITING_PARTIES
+            application.save(force_insert=True)
+            submitted = CaseEvent(
+                application=application,
+                action=workflow.SUBMIT,
+                status=application.status,
+                actor=applicant,
+                actor_kind="applicant",
+                at=now,
+            )
+            CaseEvent.objects.bulk_create([created, submitted])
+            _ask_parties(application, parties, now)
+        return Applied(application, [created, submitted])
 
 
 def act_signing_content(number: str, action: str, note: str) -> bytes:
@@ -756,15 +848,18 @@ def _start_case(
     actor_kind: str,
     action: str = workflow.SUBMIT,
     earlier: Sequence[CaseEvent] = (),
+    process: workflow.Process | None = None,
 ) -> list[CaseEvent]:
     """The case enters the process; automatic steps are left to the worker. Returns the
     history written (``earlier`` and the start's events).
 
     An application not yet in the database is inserted here, with ``earlier`` events of its
     history written before the start's: the application, its history, its work item and the
-    applicant's message go to the database in one round trip.
+    applicant's message go to the database in one round trip. ``process`` is the version's,
+    when the caller has it loaded already.
     """
-    process = _process(application)
+    if process is None:
+        process = _process(application)
     state, started = workflow.start(process, at=_local(now), calendar=_calendar())
     _store(application, state)
     events = [

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shanyraq.accounts.models import User
 from shanyraq.core.errors import NotFound, ValidationError
+from shanyraq.core.sql import plain_cursor
 from shanyraq.core.text import LANGUAGES, MAX_TEXT_LENGTH, TranslatedText
 
 from . import channels, registry
@@ -117,7 +118,7 @@ def _link(value: Any) -> str:
 
 
 def _phone_of(user: User) -> str:
-    with connection.cursor() as cursor:  # read for every message: a plain query
+    with plain_cursor() as cursor:  # read for every message: a plain query
         cursor.execute("SELECT phone FROM notifications_contactpoint WHERE user_id = %s", [user.pk])
         row = cursor.fetchone()
     return str(row[0]) if row else ""

@@ -100,6 +100,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # The few plain queries every API request or submission makes (``shanyraq.core.sql``)
+    # are prepared on their connection after a few uses, so that PostgreSQL stops planning
+    # them again; the ORM's queries (client-side binding) are never prepared. A pooler in
+    # transaction mode between the two must keep prepared statements (PgBouncer 1.21 and
+    # later, with ``max_prepared_statements``); 0 prepares nothing.
+    _prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "prepare_threshold", _prepare_threshold if _prepare_threshold > 0 else None
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
