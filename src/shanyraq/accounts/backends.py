@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pyotp
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
+from . import services
 from .models import User
-
-
-def verify_totp(user: User, code: str | None) -> bool:
-    """Check a six-digit code against the user's secret, allowing one step of clock drift."""
-    if not user.totp_secret or not code:
-        return False
-    code = code.strip().replace(" ", "")
-    if not (len(code) == 6 and code.isdigit()):
-        return False
-    return bool(pyotp.TOTP(user.totp_secret).verify(code, valid_window=1))
 
 
 class ShanyraqBackend(ModelBackend):
@@ -46,9 +36,15 @@ class ShanyraqBackend(ModelBackend):
             if user is None:
                 User().set_password(password)
                 return None
-            if user.requires_second_factor and not verify_totp(user, totp):
-                user.check_password(password)
-                return None
+            if user.requires_second_factor:
+                # The code is spent only when the password is right too: a wrong password
+                # does not use up the code the person is about to type again.
+                step = services.totp_step(user, totp)
+                if not user.check_password(password) or step is None:
+                    return None
+                if not self.user_can_authenticate(user):
+                    return None
+                return user if services.totp_consume(user=user, step=step) else None
         else:
             return None
         if user.check_password(password) and self.user_can_authenticate(user):

@@ -44,6 +44,9 @@ class User(AbstractUser):
         default="kk",
     )
     totp_secret = models.CharField(_("TOTP secret"), max_length=64, blank=True, editable=False)
+    # The 30-second time step of the last security code accepted: a code is good once
+    # (RFC 6238, section 5.2), so neither it nor an earlier one is accepted again.
+    totp_last_step = models.BigIntegerField(null=True, blank=True, editable=False)
     is_auditor = models.BooleanField(
         _("auditor"),
         default=False,

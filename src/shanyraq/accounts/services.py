@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,7 +31,10 @@ __all__ = [
     "token_authenticate",
     "token_create",
     "token_revoke",
+    "totp_consume",
     "totp_enrol",
+    "totp_step",
+    "totp_unused_code",
 ]
 
 
@@ -179,8 +184,59 @@ def token_revoke(*, token: ApiToken) -> None:
 def totp_enrol(*, user: User, secret: str | None = None) -> str:
     """Give the user a new TOTP secret and return it (base32)."""
     user.totp_secret = secret or pyotp.random_base32()
-    user.save(update_fields=["totp_secret"])
+    user.totp_last_step = None
+    user.save(update_fields=["totp_secret", "totp_last_step"])
     return user.totp_secret
+
+
+def _time_step(at: float | None = None) -> int:
+    return int((time.time() if at is None else at) // 30)
+
+
+def totp_step(user: User, code: str | None, *, at: float | None = None) -> int | None:
+    """The time step whose security code ``code`` is (six digits, one step of clock drift
+    either way), or ``None`` when it is none of them or the user has no secret.
+
+    This only reads: ``totp_consume`` marks the step used once the password is right too.
+    """
+    if not user.totp_secret or not code:
+        return None
+    code = code.strip().replace(" ", "")
+    if not (len(code) == 6 and code.isdigit()):
+        return None
+    totp = pyotp.TOTP(user.totp_secret)
+    now = _time_step(at)
+    matched = None
+    for step in (now - 1, now, now + 1):  # every step compared: the time does not tell which
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            matched = step
+    return matched
+
+
+def totp_consume(*, user: User, step: int) -> bool:
+    """Mark the code of ``step`` used. ``False`` when it, or a later one, was used already:
+    a code seen before (read over a shoulder, or replayed) does not sign anyone in."""
+    fresh = User.objects.filter(pk=user.pk).filter(
+        models.Q(totp_last_step__isnull=True) | models.Q(totp_last_step__lt=step)
+    )
+    if not fresh.update(totp_last_step=step):
+        return False
+    user.totp_last_step = step
+    return True
+
+
+def totp_unused_code(user: User, *, at: float | None = None) -> str | None:
+    """The earliest security code the user may still sign in with, as an authenticator app
+    would show it (for the demo's ``totp_code`` command and the tests), or ``None`` when the
+    codes of this step and the next are used already (wait for the next step)."""
+    if not user.totp_secret:
+        return None
+    now = _time_step(at)
+    last = User.objects.filter(pk=user.pk).values_list("totp_last_step", flat=True).first()
+    step = now if last is None else max(now, last + 1)
+    if step > now + 1:
+        return None
+    return pyotp.TOTP(user.totp_secret).generate_otp(step)
 
 
 def preferred_language_set(*, user: User, language: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import time
 from typing import Any
 
 import factory
@@ -92,7 +93,13 @@ class StaffFactory(UserFactory):
 
 
 def totp_now(user: User) -> str:
-    return str(pyotp.TOTP(user.totp_secret).now())
+    """A security code the user can sign in with now: a code is good once, so a second
+    sign-in in the same 30 seconds takes the next step's (or waits for the next step)."""
+    from shanyraq.accounts.services import totp_unused_code
+
+    while (code := totp_unused_code(user)) is None:
+        time.sleep(1)
+    return code
 
 
 def member(agency: Agency, role: Role, **kwargs: Any) -> User:

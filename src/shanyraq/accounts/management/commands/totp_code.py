@@ -1,4 +1,4 @@
-"""``shanyraq totp_code --user NAME``: the current security code of a demo account.
+"""``shanyraq totp_code --user NAME``: the security code a demo account can sign in with.
 
 Only in a demo installation: it exists so that people trying the platform can sign in as
 staff without setting up an authenticator app.
@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import pyotp
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from shanyraq.accounts.models import User
+from shanyraq.accounts.services import totp_unused_code
 
 
 class Command(BaseCommand):
-    help = "Print the current TOTP code of a staff account (demo installations only)."
+    help = "Print a TOTP code a staff account can sign in with (demo installations only)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--user", required=True)
@@ -27,4 +27,9 @@ class Command(BaseCommand):
         user = User.objects.filter(username=options["user"]).first()
         if user is None or not user.totp_secret:
             raise CommandError("No staff account with that username.", returncode=2)
-        self.stdout.write(pyotp.TOTP(user.totp_secret).now())
+        code = totp_unused_code(user)
+        if code is None:
+            raise CommandError(
+                "This account's codes for now are used; ask again in 30 seconds.", returncode=3
+            )
+        self.stdout.write(code)
