@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 from django.utils import translation
 
@@ -117,6 +116,16 @@ def format_violations(url: str, violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def staff_code(username: str, totp_secret: str) -> str:
+    """A security code the account can sign in with now (each code is good once)."""
+    from shanyraq.accounts.models import User
+    from shanyraq.testing.factories import totp_now
+
+    user = User.objects.get(username=username)
+    assert user.totp_secret == totp_secret
+    return totp_now(user)
+
+
 class Site:
     """A browser tab on the live server that checks every page it lands on with axe."""
 
@@ -125,10 +134,14 @@ class Site:
         self.base_url = base_url.rstrip("/")
         self.unchecked: str | None = None
         self.missed: list[str] = []
+        self.in_place: list[str] = []  # addresses htmx is putting in the history (``refine``)
         self.checked: list[str] = []
         page.on("framenavigated", self._navigated)
 
     def _navigated(self, frame: Any) -> None:
+        if frame.url in self.in_place:  # htmx re-stating or pushing an address: no new page
+            self.in_place.remove(frame.url)
+            return
         if frame != self.page.main_frame or not frame.url.startswith(self.base_url):
             return
         if self.unchecked is not None:
@@ -183,6 +196,36 @@ class Site:
         assert response.status == status, f"{self.path()}: {response.status}, expected {status}"
         return response
 
+    def refine(self, act: Callable[[], Any], status: int = 200) -> Any:
+        """Do something that replaces part of the page in place (htmx: a filter form), wait
+        until the new part has settled, and check the page. Fails when the browser loaded a
+        new page instead."""
+        swaps = self.page.evaluate(
+            """() => {
+                if (window.shqSwaps === undefined) {
+                    window.shqSwaps = 0;
+                    document.addEventListener("htmx:afterSettle", () => { window.shqSwaps += 1; });
+                }
+                return window.shqSwaps;
+            }"""
+        )
+        def in_place(answer: Any) -> bool:
+            if answer.request.headers.get("hx-request") != "true":
+                return False
+            # htmx re-states the address it leaves, then pushes the new one.
+            self.in_place.extend([self.page.url, answer.url])
+            return True
+
+        with self.page.expect_response(in_place) as answered:
+            act()
+        response = answered.value
+        assert response.status == status, f"{response.url}: {response.status}, expected {status}"
+        self.page.wait_for_function("(before) => window.shqSwaps > before", arg=swaps)
+        if self.page.url != response.url:  # the address of the filters, pushed by htmx
+            self.page.wait_for_url(response.url)
+        self.check()
+        return response
+
     # What the page shows -------------------------------------------------------------
 
     def lang(self) -> str | None:
@@ -232,7 +275,7 @@ class Site:
         self.goto("/staff/login/")
         self.page.locator("#id_username").fill(username)
         self.page.locator("#id_password").fill(password)
-        self.page.locator("#id_totp").fill(pyotp.TOTP(totp_secret).now())
+        self.page.locator("#id_totp").fill(staff_code(username, totp_secret))
         return self.submit(self.page.locator("main form button[type=submit]"))
 
 
@@ -242,10 +285,14 @@ def open_site(browser: Any, live_server: Any) -> Iterator[Any]:
     contexts: list[Any] = []
     sites: list[Site] = []
 
-    def open_(lang: str = "en") -> Site:
+    def open_(lang: str = "en", *, javascript: bool = True) -> Site:
+        """``javascript=False``: a browser that gets none of the site's scripts, as when they
+        are blocked or fail to load (axe still runs: it is put in by the test, not the site)."""
         context = browser.new_context(
             locale=BROWSER_LOCALE[lang], viewport={"width": 1280, "height": 900}
         )
+        if not javascript:
+            context.route("**/*.js", lambda route: route.abort())
         context.set_default_timeout(15_000)
         # axe-core is put in every page before its own scripts run (not subject to its CSP).
         context.add_init_script(axe_script())

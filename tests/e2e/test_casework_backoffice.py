@@ -131,10 +131,16 @@ def test_an_official_takes_and_decides_a_case(open_site, demo, case):
     assert row.locator(".govuk-tag").count() == 1
     assert row.get_by_role("button", name=f"Take case {application.number}").count() == 1
 
-    # Filters work without JavaScript: a GET form.
-    site.page.locator("#id_state").select_option("overdue")
-    site.submit(site.page.get_by_role("button", name="Apply filters"))
-    assert site.path().startswith("/backoffice/cases/?")
+    # A filter applies as it is chosen: the results are replaced in place, the address
+    # keeps the filters, and the new count is read out.
+    site.refine(lambda: site.page.locator("#id_state").select_option("overdue"))
+    assert site.path().startswith("/backoffice/cases/?") and "state=overdue" in site.path()
+    shown = site.page.locator("main [data-announce]").inner_text()
+    assert shown.endswith("found.") or shown.endswith("found")
+    assert site.page.locator("#shq-announcer").inner_text() == shown
+    tags = site.page.locator("main table tbody .govuk-tag").all_inner_texts()
+    assert all(tag == "Overdue" for tag in tags), tags
+    # The same filters without JavaScript: a GET form (tested in test_filters_without_javascript).
     site.goto("/backoffice/cases/")
 
     # The case.
@@ -189,6 +195,24 @@ def test_a_head_of_unit_sees_the_workload(open_site, demo, case):
     if application.agency.code == "minjust":
         assert site.page.locator("main table tbody tr").count() >= 1
         assert site.page.locator("main table tfoot tr").count() == 1
+
+
+def test_the_queue_filters_without_javascript(open_site, demo, case):
+    application, username = case
+    account = demo.accounts[username]
+    site = open_site("en", javascript=False)
+    site.sign_in_staff(account.username, demo.password, account.totp_secret)
+    site.goto("/backoffice/cases/")
+    assert site.page.locator("main table tbody tr", has_text=application.number).count() == 1
+
+    # The filter form is a plain GET form: its button loads the filtered page.
+    site.page.locator("#id_service").select_option(application.service_version.service.code)
+    site.submit(site.page.get_by_role("button", name="Apply filters"))
+    assert site.path().startswith("/backoffice/cases/?")
+    assert f"service={application.service_version.service.code}" in site.path()
+    rows = site.page.locator("main table tbody tr")
+    assert rows.filter(has_text=application.number).count() == 1
+    assert rows.count() == rows.filter(has_text=application.service_version.name.en).count()
 
 
 def test_an_agency_administrator_is_refused_the_queue(open_site, demo):

@@ -58,10 +58,10 @@ def test_search_finds_a_service_by_a_word_in_each_language(site, demo):
     assert site.path().startswith("/search/?q=")
     assert demo.service in site.service_codes(), f"no result for the Kazakh word {words['kk']!r}"
 
-    # ... and again from the search page itself.
+    # ... and again from the search page itself, where results follow the typing (htmx).
     for lang in ("ru", "en"):
-        site.page.locator("#id_q").fill(words[lang])
-        site.submit(site.page.locator("main form[role=search] button[type=submit]"))
+        site.refine(lambda: site.page.locator("#id_q").fill(words[lang]))
+        assert site.path().startswith("/search/?q=")
         found = site.service_codes()
         assert demo.service in found, f"no result for the {lang} word {words[lang]!r}: {found}"
         assert words[lang] in site.page.locator("main h2").first.inner_text()
@@ -88,13 +88,22 @@ def test_filter_by_life_event(site, demo):
         v.service.code for v in selectors.published_versions(life_event=demo.life_event)[:20]
     ]
 
-    # Through the filter form of the catalog page ...
+    # Through the filter form of the catalog page, which replaces the results in place ...
     site.goto("/services/")
-    site.page.locator("#id_life_event").select_option(demo.life_event)
-    site.submit(site.page.get_by_role("button", name="Apply filters"))
+    site.refine(lambda: site.page.locator("#id_life_event").select_option(demo.life_event))
     assert f"life_event={demo.life_event}" in site.path()
     assert site.service_codes() == expected
     assert demo.service in expected
+    count = site.page.locator("main [data-announce]").inner_text()
+    assert count.endswith("found") and site.page.locator("#shq-announcer").inner_text() == count
+
+    # ... the same form with its button, where nothing is typed or chosen ...
+    site.refine(lambda: site.page.get_by_role("button", name="Apply filters").click())
+    assert site.service_codes() == expected
+
+    # ... whose address, opened again, is the same page ...
+    site.goto(site.path())
+    assert site.service_codes() == expected
 
     # ... and through the list of life events.
     site.goto("/life-events/")
@@ -103,6 +112,25 @@ def test_filter_by_life_event(site, demo):
     )
     assert site.path() == f"/services/?life_event={demo.life_event}"
     assert site.service_codes() == expected
+
+
+def test_filters_and_search_without_javascript(open_site, demo):
+    site = open_site("en", javascript=False)
+
+    # The catalog's filter form is a plain GET form: its button loads the filtered page.
+    site.goto("/services/")
+    site.page.locator("#id_life_event").select_option(demo.life_event)
+    site.submit(site.page.get_by_role("button", name="Apply filters"))
+    assert f"life_event={demo.life_event}" in site.path()
+    assert demo.service in site.service_codes()
+
+    # So is the search page's.
+    word = demo.search_words()["en"]
+    site.goto("/search/")
+    site.page.locator("#id_q").fill(word)
+    site.submit(site.page.locator("main form[role=search] button[type=submit]"))
+    assert site.path().startswith("/search/?q=")
+    assert demo.service in site.service_codes()
 
 
 def test_agencies_and_metrics(site, demo):
