@@ -209,6 +209,7 @@ class Site:
                 return window.shqSwaps;
             }"""
         )
+
         def in_place(answer: Any) -> bool:
             if answer.request.headers.get("hx-request") != "true":
                 return False
