@@ -7,7 +7,9 @@
   most ``ATTACHMENT_MAX_BYTES``), not empty, and its first bytes must show one of the types the
   field accepts, the type its name and its declared type claim. An application holds at most
   ``ATTACHMENTS_PER_APPLICATION`` files. In a draft a field holds one file: a new one replaces
-  the old, and the field's answer becomes the new file's identifier.
+  the old, and the field's answer becomes the new file's identifier. Last, the malware scanner
+  (``ATTACHMENT_SCANNER``, ``shanyraq.core.scanning``) reads it: a file it finds harmful, or a
+  file it could not scan, is refused.
 - **Removing.** Only from a draft. After submission files stay: the row (who, when, the
   digest) is the record of what was sent, so attaching writes no history entry of its own.
 - **Opening.** The applicant; a person the application names as a party, once it is
@@ -53,6 +55,7 @@ from shanyraq.core.files import (
     extension_of,
     sniff,
 )
+from shanyraq.core.scanning import ScannerUnavailable, attachment_scanner
 
 from .forms import attachment_fields
 from .models import Application, Attachment, Party, Status
@@ -295,6 +298,35 @@ def _checked_type(received: Received, name: str, declared_type: str | None, limi
     return sniffed
 
 
+def _scanned(received: Received) -> None:
+    """The file passes the malware scanner, when there is one (``ATTACHMENT_SCANNER``)."""
+    scanner = attachment_scanner()
+    if scanner is None:
+        return
+    try:
+        verdict = scanner.scan(received.temp)
+    except ScannerUnavailable as error:
+        logger.error("attachment not scanned, refused: %s", error)
+        raise _file_problem(
+            "file_not_scanned",
+            _("Files cannot be checked for viruses just now. Try again in a few minutes."),
+        ) from None
+    if not verdict.clean:
+        logger.warning(
+            "attachment refused: %s found by %s in %s",
+            verdict.threat,
+            scanner.name,
+            received.sha256,
+        )
+        raise _file_problem(
+            "file_infected",
+            _(
+                "The file contains a virus or other harmful software, so it was not attached. "
+                "Check your device and attach a clean copy."
+            ),
+        )
+
+
 def _stored_name(name: str, content_type: str) -> str:
     """The name the file is kept under: cleaned, with its type's ending when it had none."""
     cleaned = clean_filename(name)
@@ -360,6 +392,7 @@ def attachment_add(
     received = _receive(store, upload, limits)
     try:
         content_type = _checked_type(received, upload.name or "", upload.content_type, limits)
+        _scanned(received)
         with store.lock():
             attachment, replaced = _attach(
                 application=application,

@@ -17,6 +17,7 @@ from shanyraq.casework.models import Application, Attachment
 from shanyraq.casework.tests import attachments_fixture, services_fixture
 from shanyraq.casework.tests.attachments_fixture import PDF, PNG, attach, draft, stored_files
 from shanyraq.casework.tests.services_fixture import World
+from shanyraq.core.scanning import EICAR
 
 english = services_fixture.english
 ledger_log = services_fixture.ledger_log
@@ -139,6 +140,27 @@ def test_bad_uploads_write_nothing(
 ) -> None:
     response = post_file(client_for(world.applicant), draft(world), field, name, content)
     assert (response.status_code, response.json()["code"]) == (status, code)
+    assert not Attachment.objects.exists()
+    assert stored_files(file_store) == []
+
+
+def test_a_harmful_file_is_refused_in_the_callers_language(
+    world: World, docs_service: Any, file_store: Path
+) -> None:
+    response = post_file(
+        client_for(world.applicant, "kk"), draft(world), "contract", "contract.pdf", PDF + EICAR
+    )
+    assert response.status_code == 422
+    with translation.override("kk"):
+        expected = translation.gettext(
+            "The file contains a virus or other harmful software, so it was not attached. "
+            "Check your device and attach a clean copy."
+        )
+    assert expected != (
+        "The file contains a virus or other harmful software, so it was not attached. "
+        "Check your device and attach a clean copy."
+    )
+    assert (response.json()["code"], response.json()["detail"]) == ("file_infected", expected)
     assert not Attachment.objects.exists()
     assert stored_files(file_store) == []
 

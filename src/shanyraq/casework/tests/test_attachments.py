@@ -30,6 +30,8 @@ from shanyraq.casework.tests.attachments_fixture import (
 from shanyraq.casework.tests.services_fixture import World
 from shanyraq.core import files as storage
 from shanyraq.core.errors import Conflict, NotFound, ValidationError
+from shanyraq.core.scanning import EICAR
+from shanyraq.testing.clamd import FakeClamd
 
 english = services_fixture.english
 ledger_log = services_fixture.ledger_log
@@ -618,3 +620,73 @@ def test_uploaded_file_names_are_cleaned(world: World, docs_service: Any) -> Non
         by=world.applicant,
     )
     assert attachment.name == "evil x=.pdf"
+
+
+# --- the malware scanner --------------------------------------------------------------------
+
+
+def test_a_file_the_scanner_finds_harmful_is_refused_and_nothing_is_kept(
+    world: World, docs_service: Any, file_store: Path
+) -> None:
+    assert settings.ATTACHMENT_SCANNER == "fake"  # the tests' scanner finds the EICAR file
+    application = draft(world)
+    with pytest.raises(ValidationError) as refused:
+        attach(application, content=PDF + EICAR)
+    assert (refused.value.code, refused.value.field) == ("file_infected", "file")
+    assert str(refused.value.message).startswith("The file contains a virus")
+    assert not Attachment.objects.exists()
+    assert stored_files(file_store) == []
+    application.refresh_from_db()
+    assert "contract" not in application.answers
+
+
+def test_no_file_is_taken_while_the_scanner_gives_no_answer(
+    world: World, docs_service: Any, file_store: Path, settings: Any
+) -> None:
+    with FakeClamd(answer="") as clamd:
+        settings.ATTACHMENT_SCANNER = clamd.setting
+    # The daemon has stopped: nobody answers at its address any more.
+    application = draft(world)
+    with pytest.raises(ValidationError) as refused:
+        attach(application)
+    assert refused.value.code == "file_not_scanned"
+    assert str(refused.value.message) == (
+        "Files cannot be checked for viruses just now. Try again in a few minutes."
+    )
+    assert not Attachment.objects.exists()
+    assert stored_files(file_store) == []
+
+
+def test_clamd_reads_the_whole_file_before_it_is_kept(
+    world: World, docs_service: Any, file_store: Path, settings: Any
+) -> None:
+    application = draft(world)
+    with FakeClamd() as clamd:
+        settings.ATTACHMENT_SCANNER = clamd.setting
+        attachment = attach(application, content=PDF)
+        with pytest.raises(ValidationError) as refused:
+            attach(application, name="other.pdf", content=PDF + EICAR)
+    assert clamd.received == [PDF, PDF + EICAR]
+    assert refused.value.code == "file_infected"
+    assert list(Attachment.objects.values_list("pk", flat=True)) == [attachment.pk]
+    assert [path.name for path in stored_files(file_store)] == [hashlib.sha256(PDF).hexdigest()]
+
+
+def test_files_of_an_unscanned_installation_are_taken(
+    world: World, docs_service: Any, file_store: Path, settings: Any
+) -> None:
+    settings.ATTACHMENT_SCANNER = ""
+    assert attach(draft(world), content=PDF + EICAR).size == len(PDF + EICAR)
+
+
+def test_the_deployment_check_wants_a_real_scanner(settings: Any) -> None:
+    from shanyraq.casework.apps import check_attachment_scanner, check_attachment_scanner_deployed
+
+    for setting in ("", "fake"):
+        settings.ATTACHMENT_SCANNER = setting
+        assert [m.id for m in check_attachment_scanner_deployed()] == ["casework.W001"]
+        assert check_attachment_scanner() == []
+    settings.ATTACHMENT_SCANNER = "clamd:///run/clamav/clamd.ctl"
+    assert check_attachment_scanner_deployed() == check_attachment_scanner() == []
+    settings.ATTACHMENT_SCANNER = "antivirus"
+    assert [m.id for m in check_attachment_scanner()] == ["casework.E002"]

@@ -156,6 +156,9 @@ ATTACHMENTS_ROOT = Path(env.str("ATTACHMENTS_ROOT", default=str(VAR_DIR / "attac
 # The most a form's field may allow (``ui.attachments.<field>.max_bytes``), and the default.
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10_000_000)
 ATTACHMENTS_PER_APPLICATION = env.int("ATTACHMENTS_PER_APPLICATION", default=20)
+# What scans attached files for malware (``shanyraq.core.scanning``): clamd://HOST:PORT,
+# clamd:///path/to/socket, fake (demo and tests), or nothing (not scanned).
+ATTACHMENT_SCANNER = env.str("ATTACHMENT_SCANNER", default="")
 # Uploads: no file grows past the cap on its way in (the first handler drops the rest); files
 # above 2.5 MB wait in a temporary file, smaller ones in memory; the other fields of a form
 # stay within Django's 2.5 MB; a request carries a few files at most.

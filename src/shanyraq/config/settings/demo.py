@@ -41,6 +41,8 @@ if not SMS_INBOUND_SECRET:
     SMS_INBOUND_SECRET = sms_secret_file.read_text().strip()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 SHANYRAQ_DEMO = True
+# The fake scanner finds the EICAR test file in an attachment (``shanyraq.core.scanning``).
+ATTACHMENT_SCANNER = env.str("ATTACHMENT_SCANNER", default="fake")
 # Emails are written as files under var/mail/ instead of being sent.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = VAR_DIR / "mail"

@@ -20,6 +20,7 @@ MEDIA_ROOT = Path(tempfile.gettempdir()) / "shanyraq-test-media"
 # Tests that attach files point this at a folder of their own (``settings`` and ``tmp_path``).
 ATTACHMENTS_ROOT = Path(tempfile.gettempdir()) / "shanyraq-test-attachments"
 SHANYRAQ_DEMO = False
+ATTACHMENT_SCANNER = "fake"
 STATIC_ROOT = Path(tempfile.gettempdir()) / "shanyraq-test-static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
