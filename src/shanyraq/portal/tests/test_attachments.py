@@ -24,6 +24,7 @@ from shanyraq.casework.tests.attachments_fixture import (
 )
 from shanyraq.casework.tests.services_fixture import World
 from shanyraq.conftest import client_for as signed_in
+from shanyraq.core.scanning import EICAR
 
 english = services_fixture.english
 ledger_log = services_fixture.ledger_log
@@ -145,6 +146,11 @@ def test_a_new_file_replaces_the_old_one(world: World, docs_service: Any) -> Non
             "The file is not a PDF, although its name says so.",
         ),
         (("contract.pdf", b"", "application/pdf"), "The file is empty."),
+        (
+            ("contract.pdf", PDF + EICAR, "application/pdf"),
+            "The file contains a virus or other harmful software, so it was not attached. "
+            "Check your device and attach a clean copy.",
+        ),
         (("scan.jpg", JPEG, "image/jpeg"), "Only these files can be attached here: PDF."),
         (
             ("contract.pdf", PDF + b"%" * 2000, "application/pdf"),
