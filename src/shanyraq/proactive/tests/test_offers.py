@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 from django.utils import timezone
@@ -285,13 +287,20 @@ def test_measures_count_what_each_service_did(family: Family) -> None:
     assert (share.proactive, share.total) == (2, 2)
 
 
-def test_a_service_that_needs_a_signature_is_applied_for_only_when_signed(
-    family: Family, settings, tmp_path
-) -> None:
+class SignedOffer(NamedTuple):
+    """The mother's offer after a birth, when the birth certificate needs her signature."""
+
+    offer: Offer
+    signed: OfferItem  # the certificate's item
+    key: Any  # the mother's signing key
+    serial: str  # her certificate's serial number
+
+
+@pytest.fixture
+def signed_offer(family: Family, settings: Any, tmp_path: Path) -> SignedOffer:
     from shanyraq.catalog.models import ServiceVersion
-    from shanyraq.core.errors import PermissionDenied
     from shanyraq.documents import pki
-    from shanyraq.testing.esign import key_of, webcrypto_signature
+    from shanyraq.testing.esign import key_of
 
     settings.PKI_DIR = tmp_path / "pki"
     pki.pki_init()
@@ -300,16 +309,25 @@ def test_a_service_that_needs_a_signature_is_applied_for_only_when_signed(
     event = announce_birth(family)
     events.events_dispatch()
     offer = _offers(event)[family.mother.iin]
-    signed = offer.items.get(service_version=family.certificate)
+    key, serial = key_of(family.mother)
+    return SignedOffer(offer, offer.items.get(service_version=family.certificate), key, serial)
+
+
+def test_a_service_that_needs_a_signature_is_applied_for_only_when_signed(
+    family: Family, signed_offer: SignedOffer
+) -> None:
+    from shanyraq.core.errors import PermissionDenied
+    from shanyraq.testing.esign import webcrypto_signature
+
+    offer, signed = signed_offer.offer, signed_offer.signed
     assert services.needs_signature(signed)
     with pytest.raises(PermissionDenied):
         services.offer_accept(offer=offer, person=family.mother)
     assert not Application.objects.exists() and not Consent.objects.exists()
-    key, serial = key_of(family.mother)
     wrong = services.signing_content(offer.items.get(service_version=family.benefit))
     forged = {
         signed.pk: services.esign.Signature(
-            certificate=serial, value=webcrypto_signature(key, wrong)
+            certificate=signed_offer.serial, value=webcrypto_signature(signed_offer.key, wrong)
         )
     }
     services.offer_accept(offer=offer, person=family.mother, signatures=forged)
@@ -319,24 +337,17 @@ def test_a_service_that_needs_a_signature_is_applied_for_only_when_signed(
 
 
 def test_a_correct_signature_applies_for_the_signed_service(
-    family: Family, settings, tmp_path
+    family: Family, signed_offer: SignedOffer
 ) -> None:
-    from shanyraq.catalog.models import ServiceVersion
-    from shanyraq.documents import pki
-    from shanyraq.testing.esign import key_of, webcrypto_signature
+    from shanyraq.testing.esign import webcrypto_signature
 
-    settings.PKI_DIR = tmp_path / "pki"
-    pki.pki_init()
-    ServiceVersion.objects.filter(pk=family.certificate.pk).update(esign_required=True)
-    services.declarations_forget()
-    event = announce_birth(family)
-    events.events_dispatch()
-    offer = _offers(event)[family.mother.iin]
-    signed = offer.items.get(service_version=family.certificate)
-    key, serial = key_of(family.mother)
+    signed = signed_offer.signed
     signature = services.esign.Signature(
-        certificate=serial, value=webcrypto_signature(key, services.signing_content(signed))
+        certificate=signed_offer.serial,
+        value=webcrypto_signature(signed_offer.key, services.signing_content(signed)),
     )
-    services.offer_accept(offer=offer, person=family.mother, signatures={signed.pk: signature})
+    services.offer_accept(
+        offer=signed_offer.offer, person=family.mother, signatures={signed.pk: signature}
+    )
     signed.refresh_from_db()
     assert signed.status == ItemStatus.APPLIED and signed.application is not None
