@@ -264,13 +264,7 @@ def main() -> int:
     try:
         name = f"shanyraq_bench_documents_{os.getpid()}"
         with register_bench.temporary_database(args.postgres, name) as url:
-            pki_env = {
-                "PKI_DIR": str(work / "pki"),
-                "PKI_PASSPHRASE": "bench-only-passphrase",
-                "DOCUMENTS_ROOT": str(work / "documents"),
-            }
-            os.environ.update(pki_env)
-            register_bench.configure(url, work / "var")
+            pki_env = register_bench.configure_with_pki(url, work)
             from django.core.management import call_command
 
             call_command("collectstatic", "--no-input", verbosity=0)  # pages need the manifest

@@ -357,13 +357,7 @@ def main() -> int:
     try:
         name = f"shanyraq_bench_proactive_{os.getpid()}"
         with register_bench.temporary_database(args.postgres, name) as url:
-            pki_env = {
-                "PKI_DIR": str(work / "pki"),
-                "PKI_PASSPHRASE": "bench-only-passphrase",
-                "DOCUMENTS_ROOT": str(work / "documents"),
-            }
-            os.environ.update(pki_env)
-            register_bench.configure(url, work / "var")
+            pki_env = register_bench.configure_with_pki(url, work)
             say(f"setting up: the demo catalog, the PKI, {mode.couples:,} couples with accounts")
             setup = set_up(mode)
             env = register_bench.server_env(url, work / "var", **pki_env)

@@ -139,6 +139,19 @@ def server_env(database_url: str, var_dir: Path, **extra: str) -> dict[str, str]
     return env
 
 
+def configure_with_pki(database_url: str, work: Path) -> dict[str, str]:
+    """``configure`` (``work / "var"``), with a PKI and a folder of issued documents of the
+    run's own under ``work``. Returns those variables: a server started later needs them."""
+    pki_env = {
+        "PKI_DIR": str(work / "pki"),
+        "PKI_PASSPHRASE": "bench-only-passphrase",
+        "DOCUMENTS_ROOT": str(work / "documents"),
+    }
+    os.environ.update(pki_env)
+    configure(database_url, work / "var")
+    return pki_env
+
+
 def configure(database_url: str, var_dir: Path) -> None:
     """The production settings, pointed at the benchmark's database and directories."""
     os.environ.update(
