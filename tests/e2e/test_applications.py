@@ -293,3 +293,31 @@ def test_citizen_answers_the_agencys_question(open_site, demo, own_service, tr):
     assert Application.objects.get(pk=application.pk).status == Status.WITHDRAWN
     assert main.locator(".govuk-summary-list .govuk-tag").first.inner_text() == "Withdrawn"
     assert main.get_by_role("link", name=f"Withdraw application {application.number}").count() == 0
+
+
+def test_answers_are_kept_as_they_are_typed(open_site, demo, own_service, tr):
+    from shanyraq.casework.models import Application
+
+    site = open_site("en")
+    site.sign_in_citizen(demo.citizen_iin, demo.password)
+    site.goto(f"/services/{own_service}/apply/")
+    site.submit(site.page.get_by_role("button", name="Start now"))
+    number = application_number(site)
+    fill_in_what_is_required(site, "en", tr)
+    save_and_continue(site, "en", tr)
+    assert site.path() == f"/account/applications/{number}/step/1/"
+
+    # Typed, not saved with the button: the status line says the draft has it.
+    with site.page.expect_response(lambda answer: answer.url.endswith("/step/1/keep/")) as kept:
+        site.page.locator("#field-details").fill("Please post it to Almaty")
+    assert kept.value.status == 200
+    status = site.page.locator("#draft-status")
+    status.filter(has_text=f"draft {number} (").wait_for()
+    assert Application.objects.get(number=number).answers["details"] == "Please post it to Almaty"
+    site.check()
+
+    # Coming back to the step later, the answer is there; the step is still to be saved.
+    site.goto(f"/account/applications/{number}/")
+    site.goto(f"/account/applications/{number}/step/1/")
+    assert site.page.locator("#field-details").input_value() == "Please post it to Almaty"
+    assert Application.objects.get(number=number).form_step == 1

@@ -84,6 +84,7 @@ __all__ = [
     "answers_of",
     "application_answer_info",
     "application_apply",
+    "application_keep",
     "application_save",
     "application_start",
     "application_submit",
@@ -457,6 +458,41 @@ def application_save(
         locked.form_step = max(locked.form_step, step + 1)
     locked.save(update_fields=["answers", "form_step", "updated_at"])
     return locked
+
+
+@transaction.atomic
+def application_keep(
+    *, application: Application, applicant: User, values: Mapping[str, Any], step: int
+) -> list[str]:
+    """Keep the answers of one step that are right so far, as the person types them (the
+    portal's autosave). Returns the fields kept.
+
+    Unlike ``application_save`` nothing is refused: a field sent with a problem, or not sent,
+    keeps its earlier answer; fields of other steps, fields the registers filled in and files
+    are left alone; and the step is not counted as done, so its "Save and continue" still
+    checks every answer.
+    """
+    locked = _draft(application, applicant)
+    form = locked.service_version.form or {}
+    if not 0 <= step < step_count(form):
+        raise ValidationError(
+            code="no_such_step", message=_("The form has no such step."), field="step"
+        )
+    files = set(attachment_fields(form))
+    prefilled = locked.prefilled or {}
+    names = [n for n in step_fields(form, step) if n not in files and n not in prefilled]
+    given = {name: values[name] for name in names if name in values}
+    problems, cleaned = step_problems(form, given, step, prefilled, None)
+    wrong = {problem["field"].split(".")[0] for problem in problems}
+    kept = {name: cleaned[name] for name in given if name in cleaned and name not in wrong}
+    answers = {**locked.answers, **kept}
+    if answers == locked.answers:
+        return sorted(kept)
+    if len(json.dumps(answers, ensure_ascii=False).encode()) > MAX_ANSWERS_BYTES:
+        return []
+    locked.answers = answers
+    locked.save(update_fields=["answers", "updated_at"])
+    return sorted(kept)
 
 
 @transaction.atomic

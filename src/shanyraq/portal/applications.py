@@ -30,6 +30,8 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -394,6 +396,36 @@ def application_step(request: HttpRequest, number: str, index: int) -> HttpRespo
         },
         status=status,
     )
+
+
+@never_cache
+@login_required
+@require_POST
+def application_step_keep(request: HttpRequest, number: str, index: int) -> HttpResponse:
+    """The step's answers that are right so far, kept as they are typed (htmx posts the form
+    here when a field changes). Answers the status line under the form."""
+    application = _own_application(request, number)
+    if isinstance(application, HttpResponse):
+        return application
+    definition = FormDefinition(application.service_version.form)
+    if not 0 <= index < len(definition.steps):
+        return _error(request, 404, _("This application form has no such step."))
+    names = [n for n in definition.fields(index) if n not in (application.prefilled or {})]
+    try:
+        services.application_keep(
+            application=application,
+            applicant=application.applicant,
+            values=posted_values(definition, names, request.POST),
+            step=index,
+        )
+    except Conflict:
+        return HttpResponse(_("This application has already been submitted."), status=409)
+    saved = timezone.localtime().strftime("%H:%M")
+    text = _("Your answers are saved as draft %(number)s (%(time)s).") % {
+        "number": application.number,
+        "time": saved,
+    }
+    return HttpResponse(escape(text), content_type="text/html; charset=utf-8")
 
 
 @never_cache

@@ -10,6 +10,7 @@ from .applications import (
     application_review,
     application_start,
     application_step,
+    application_step_keep,
     application_withdraw,
     my_applications,
 )
@@ -41,6 +42,11 @@ urlpatterns = [
         "account/applications/<slug:number>/step/<int:index>/",
         application_step,
         name="application_step",
+    ),
+    path(
+        "account/applications/<slug:number>/step/<int:index>/keep/",
+        application_step_keep,
+        name="application_step_keep",
     ),
     path(
         "account/applications/<slug:number>/review/", application_review, name="application_review"
