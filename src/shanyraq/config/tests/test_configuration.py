@@ -65,3 +65,29 @@ def test_readme_lists_the_demo_accounts():
         assert shown in readme, account.username
         if account.totp_secret:
             assert f"`{account.totp_secret}`" in readme
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "5"), ("0", "None"), ("2", "2")])
+def test_postgresql_prepares_the_plain_queries_after_the_threshold(given, expected):
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DATABASES['default']['OPTIONS'].get('prepare_threshold', 'unset'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT / "src"),
+            "DJANGO_SETTINGS_MODULE": "shanyraq.config.settings.production",
+            "SECRET_KEY": "x" * 60,
+            "ALLOWED_HOSTS": "example.kz",
+            "SMS_GATEWAY": "shanyraq.notifications.sms.FakeSmsGateway",
+            "DATABASE_URL": "postgres://shanyraq@db.example.kz:5432/shanyraq",
+            **({"DATABASE_PREPARE_THRESHOLD": given} if given is not None else {}),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
