@@ -403,7 +403,8 @@ def application_step(request: HttpRequest, number: str, index: int) -> HttpRespo
 @require_POST
 def application_step_keep(request: HttpRequest, number: str, index: int) -> HttpResponse:
     """The step's answers that are right so far, kept as they are typed (htmx posts the form
-    here when a field changes). Answers the status line under the form."""
+    here when a field changes). Answers the status line under the form, or nothing (204:
+    the line stays as it was) when no answer could be kept."""
     application = _own_application(request, number)
     if isinstance(application, HttpResponse):
         return application
@@ -412,7 +413,7 @@ def application_step_keep(request: HttpRequest, number: str, index: int) -> Http
         return _error(request, 404, _("This application form has no such step."))
     names = [n for n in definition.fields(index) if n not in (application.prefilled or {})]
     try:
-        services.application_keep(
+        kept = services.application_keep(
             application=application,
             applicant=application.applicant,
             values=posted_values(definition, names, request.POST),
@@ -420,6 +421,8 @@ def application_step_keep(request: HttpRequest, number: str, index: int) -> Http
         )
     except Conflict:
         return HttpResponse(_("This application has already been submitted."), status=409)
+    if not kept:
+        return HttpResponse(status=204)
     saved = timezone.localtime().strftime("%H:%M")
     text = _("Your answers are saved as draft %(number)s (%(time)s).") % {
         "number": application.number,
